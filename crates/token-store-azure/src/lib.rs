@@ -1,0 +1,1 @@
+//! token-store backend: azure (in progress).

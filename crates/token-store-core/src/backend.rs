@@ -1,0 +1,108 @@
+//! The `SecretBackend` primitive each cloud adapter implements.
+
+use async_trait::async_trait;
+
+use crate::Result;
+
+/// A secret value with the service's identifier of the version it was read from or written as.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The secret's text.
+    pub value: String,
+    /// Opaque version identifier (AWS VersionId, GCP version number, Azure version).
+    pub version: String,
+}
+
+impl std::fmt::Debug for Versioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Versioned")
+            .field("value", &format_args!("<{} bytes>", self.value.len()))
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// How a backend keeps concurrent index writers from losing each other's updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexProtocol {
+    /// [`SecretBackend::put_if_current`] is an atomic compare-and-swap (AWS staging labels).
+    CompareAndSwap,
+    /// No conditional write: writers append versions and the engine merges every version
+    /// written after the one a value was derived from ([`SecretBackend::versions_after`]).
+    /// Needs a service that keeps versions in write order (GCP, Azure Key Vault).
+    MergeLog,
+}
+
+/// Limits of a backend the engine checks before any call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackendLimits {
+    /// Largest secret value in bytes (AWS/GCP 65,536; Azure 25,600).
+    pub max_value_bytes: usize,
+    /// Ids a single [`SecretBackend::get_many`] call can take (AWS BatchGetSecretValue: 20; 1 when
+    /// the service has no batch read).
+    pub batch_size: usize,
+}
+
+/// A small secret-manager primitive; the engine ([`crate::SecretIndexStore`]) builds the
+/// whole [`crate::TokenStore`] on it.
+///
+/// Names passed in are *relative*: short strings of `[a-z0-9-]` such as `index` or
+/// `token-42`. The backend maps them into its own namespace (its configured prefix, spelled
+/// by the service's naming rules) and `list` returns relative names again. A backend never
+/// touches a secret outside its namespace.
+///
+/// Every method maps service errors into [`crate::Error`] with a kind (never by message
+/// text), `backend()` set to [`kind`](Self::kind) and the operation named. Values are never
+/// logged or put into error messages.
+#[async_trait]
+pub trait SecretBackend: Send + Sync + std::fmt::Debug {
+    /// Short backend name used in errors and metrics: `"aws"`, `"gcp"`, `"azure"`, `"memory"`.
+    fn kind(&self) -> &'static str;
+
+    /// Size and batch limits.
+    fn limits(&self) -> BackendLimits;
+
+    /// The index concurrency protocol this backend supports.
+    fn index_protocol(&self) -> IndexProtocol;
+
+    /// The current value of a secret and its version, or `Ok(None)` when it does not exist
+    /// (or is deleted).
+    async fn get(&self, name: &str) -> Result<Option<Versioned>>;
+
+    /// Current values of several secrets, in the order asked, `None` for missing ones.
+    /// `names.len()` is at most `limits().batch_size`.
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>>;
+
+    /// Create a secret that must not exist yet. `AlreadyExists` when it does (the existing
+    /// value is left untouched). Returns the new version.
+    async fn create(&self, name: &str, value: &str) -> Result<String>;
+
+    /// Write a new current value, creating the secret when absent. Returns the new version.
+    async fn put(&self, name: &str, value: &str) -> Result<String>;
+
+    /// Compare-and-swap ([`IndexProtocol::CompareAndSwap`] only): make `value` current only
+    /// when the current version is `expected` (`None`: only when the secret does not exist).
+    /// `Conflict` when another writer got there first; nothing visible changes then.
+    async fn put_if_current(&self, name: &str, value: &str, expected: Option<&str>) -> Result<String>;
+
+    /// Every version written after `since` ([`IndexProtocol::MergeLog`] only), oldest first,
+    /// ending with the current one; all retained versions when `since` is `None`. Versions
+    /// that were retired are left out.
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>>;
+
+    /// Whether `version` is the very next version written after `base`, when the backend can
+    /// tell without a service call (GCP version numbers); `None` when it cannot.
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool>;
+
+    /// Retire (disable/destroy) versions older than `keep_from` so they stop costing money
+    /// ([`IndexProtocol::MergeLog`] only; a no-op elsewhere). Best effort.
+    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()>;
+
+    /// Delete a secret so that its name can be created again right away. Deleting a missing
+    /// secret succeeds.
+    async fn delete(&self, name: &str) -> Result<()>;
+
+    /// Relative names of all existing secrets whose name starts with `prefix`, each once,
+    /// reading every page.
+    async fn list(&self, prefix: &str) -> Result<Vec<String>>;
+}

@@ -1,0 +1,23 @@
+//! Core of token-store: the [`Token`] model, the [`TokenStore`] contract, the one [`Error`]
+//! type, the [`SecretBackend`] primitive with the index engine [`SecretIndexStore`] built on
+//! it, and the in-memory [`MemoryStore`].
+#![deny(missing_docs)]
+
+mod backend;
+mod engine;
+mod error;
+pub mod lookup;
+mod memory;
+mod store;
+mod token;
+
+
+pub use backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
+pub use engine::{EngineOptions, RepairReport, SecretIndexStore};
+pub use error::{Error, ErrorKind, Result};
+pub use memory::MemoryStore;
+pub use store::TokenStore;
+pub use token::{Token, TokenBuilder};
+
+#[doc(hidden)]
+pub use async_trait::async_trait as __async_trait;

@@ -1,0 +1,1 @@
+//! token-store backend: file (in progress).

@@ -1,0 +1,1 @@
+//! token-store backends: SQLite and MySQL (in progress).
