@@ -13,7 +13,7 @@ mod token;
 
 
 pub use backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
-pub use engine::{EngineOptions, RepairReport, SecretIndexStore};
+pub use engine::{EngineOptions, EngineStats, INDEX_NAME, RepairReport, SecretIndexStore, TOKEN_PREFIX, token_secret_name};
 pub use error::{Error, ErrorKind, Result};
 pub use memory::MemoryStore;
 pub use store::TokenStore;
