@@ -1,0 +1,85 @@
+//! The one place where `sqlx` errors become token-store [`Error`]s, by error variant and
+//! database error code — never by message text.
+
+use token_store_core::{Error, ErrorKind};
+
+/// Map a `sqlx` error from `operation` on `backend` (`"sqlite"` or `"mysql"`).
+///
+/// Database errors are classified by their code (MySQL error number, SQLite extended result
+/// code). The server's message is not attached for MySQL, since some MySQL messages quote the
+/// offending value (for example "Incorrect string value: …"); the error number is kept.
+pub(crate) fn map_sqlx(err: sqlx::Error, backend: &'static str, operation: &'static str) -> Error {
+    let mapped = match err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let kind = database_kind(backend, &code, db.kind());
+            let mut mapped = Error::new(kind, format!("database error {code}"));
+            if backend == "sqlite" {
+                // SQLite messages name tables and columns, never values.
+                mapped = Error::new(kind, format!("database error {code}: {}", db.message()));
+            }
+            mapped
+        }
+        sqlx::Error::Io(io) => {
+            Error::new(ErrorKind::Unavailable, "database connection failed").with_source(io)
+        }
+        sqlx::Error::Tls(tls) => {
+            Error::new(ErrorKind::Unavailable, "TLS to the database failed").with_source(tls)
+        }
+        sqlx::Error::PoolTimedOut => Error::new(
+            ErrorKind::Unavailable,
+            "timed out waiting for a database connection",
+        ),
+        sqlx::Error::PoolClosed => {
+            Error::new(ErrorKind::Unavailable, "the connection pool is closed")
+        }
+        sqlx::Error::WorkerCrashed => {
+            Error::new(ErrorKind::Unavailable, "the SQLite worker thread stopped")
+        }
+        sqlx::Error::Configuration(_) | sqlx::Error::InvalidArgument(_) => {
+            Error::new(ErrorKind::ConfigInvalid, "invalid database configuration")
+        }
+        sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::TypeNotFound { .. } => Error::new(
+            ErrorKind::Corrupt,
+            "a stored row does not have the Zoho oauthtoken layout",
+        ),
+        sqlx::Error::RowNotFound => Error::not_found("no row"),
+        other => Error::new(ErrorKind::Unexpected, "database driver error").with_source(other),
+    };
+    mapped.with_backend(backend).with_operation(operation)
+}
+
+fn database_kind(backend: &str, code: &str, kind: sqlx::error::ErrorKind) -> ErrorKind {
+    if kind == sqlx::error::ErrorKind::UniqueViolation {
+        return ErrorKind::Conflict;
+    }
+    match (backend, code) {
+        // MySQL / MariaDB error numbers.
+        ("mysql", "1062") => ErrorKind::Conflict, // duplicate key
+        ("mysql", "1213" | "1205") => ErrorKind::Conflict, // deadlock, lock wait timeout
+        ("mysql", "1045") => ErrorKind::Unauthenticated,
+        ("mysql", "1044" | "1142" | "1143" | "1227") => ErrorKind::PermissionDenied,
+        ("mysql", "1049") => ErrorKind::ConfigInvalid, // unknown database
+        ("mysql", "1146") => ErrorKind::NotFound,      // table does not exist
+        ("mysql", "1406") => ErrorKind::TooLarge,      // data too long for column
+        ("mysql", "1366" | "1300") => ErrorKind::InvalidInput, // value not valid in the column's charset
+        ("mysql", "1040" | "1053" | "1927" | "2002" | "2003" | "2006" | "2013") => {
+            ErrorKind::Unavailable
+        }
+        // SQLite extended result codes (the low byte is the primary code).
+        ("sqlite", code) => match code.parse::<i32>().map(|c| c & 0xff) {
+            Ok(5 | 6) => ErrorKind::Unavailable, // SQLITE_BUSY, SQLITE_LOCKED
+            Ok(3 | 8 | 23) => ErrorKind::PermissionDenied, // SQLITE_PERM, SQLITE_READONLY, SQLITE_AUTH
+            Ok(11 | 26) => ErrorKind::Corrupt,             // SQLITE_CORRUPT, SQLITE_NOTADB
+            Ok(13) => ErrorKind::Unavailable,              // SQLITE_FULL
+            Ok(14) => ErrorKind::ConfigInvalid,            // SQLITE_CANTOPEN
+            Ok(18) => ErrorKind::TooLarge,                 // SQLITE_TOOBIG
+            _ => ErrorKind::Unexpected,
+        },
+        _ => ErrorKind::Unexpected,
+    }
+}

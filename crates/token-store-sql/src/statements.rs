@@ -1,0 +1,140 @@
+//! The SQL text of every statement, built once per store from a validated, quoted table name.
+//! Values are always bound parameters (`?`); only the table name is part of the text.
+
+use token_store_core::lookup::LookupKey;
+
+use crate::schema::{self, COLUMNS};
+
+/// What differs between the SQL dialects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// SQLite: `"quoted"` names; `=` on text compares bytes.
+    Sqlite,
+    /// MySQL / MariaDB: `` `quoted` `` names; `=` follows the column collation, which is
+    /// usually case- and trailing-space-insensitive, so key comparisons use `BINARY`; locking
+    /// reads (`FOR UPDATE`) inside the save transaction.
+    MySql,
+}
+
+/// The statements of one store.
+#[derive(Clone, Debug)]
+pub(crate) struct Statements {
+    dialect: Dialect,
+    quoted: String,
+    columns: String,
+    /// `CREATE TABLE IF NOT EXISTS` with the Zoho layout.
+    pub create_table: String,
+    /// One row by id.
+    pub select_by_id: String,
+    /// Every row.
+    pub select_all: String,
+    /// The largest canonical numeric id (1 to 10 digits, no leading zero), numerically.
+    pub max_id: String,
+    /// Replace every non-id column of the row with this id.
+    pub update_by_id: String,
+    /// Insert a row with all ten columns.
+    pub insert: String,
+    /// Delete one row by id.
+    pub delete_by_id: String,
+    /// Delete every row.
+    pub delete_all: String,
+}
+
+impl Statements {
+    /// Statements for `table`, which must have passed [`schema::validate_table_name`].
+    pub fn new(dialect: Dialect, table: &str) -> Self {
+        let (quoted, table_options, lock, max_id_filter) = match dialect {
+            Dialect::Sqlite => (
+                format!("\"{table}\""),
+                "",
+                "",
+                "CAST(id AS INTEGER)) FROM {t} WHERE length(id) BETWEEN 1 AND 10 AND id NOT GLOB '*[^0-9]*' AND id NOT LIKE '0%'",
+            ),
+            Dialect::MySql => (
+                format!("`{table}`"),
+                " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                " FOR UPDATE",
+                "CAST(id AS UNSIGNED)) FROM {t} WHERE id REGEXP '^[1-9][0-9]{0,9}$'",
+            ),
+        };
+        let columns = schema::column_list();
+        let set_list = COLUMNS[1..]
+            .iter()
+            .map(|c| format!("{c} = ?"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let placeholders = vec!["?"; COLUMNS.len()].join(", ");
+        Self {
+            create_table: schema::create_table_sql(&quoted, table_options),
+            select_by_id: format!("SELECT {columns} FROM {quoted} WHERE id = ?{lock}"),
+            select_all: format!("SELECT {columns} FROM {quoted}"),
+            max_id: format!("SELECT MAX({}{lock}", max_id_filter.replace("{t}", &quoted)),
+            update_by_id: format!("UPDATE {quoted} SET {set_list} WHERE id = ?"),
+            insert: format!("INSERT INTO {quoted} ({columns}) VALUES ({placeholders})"),
+            delete_by_id: format!("DELETE FROM {quoted} WHERE id = ?"),
+            delete_all: format!("DELETE FROM {quoted}"),
+            dialect,
+            quoted,
+            columns,
+        }
+    }
+
+    /// Rows whose column equals any of `keys` (the candidates; the caller picks by the lookup
+    /// rules). `locking` adds `FOR UPDATE` on MySQL.
+    pub fn select_by_keys(&self, keys: &[LookupKey<'_>], locking: bool) -> String {
+        let compare = |key: &LookupKey<'_>| match self.dialect {
+            Dialect::Sqlite => format!("{} = ?", key.field()),
+            Dialect::MySql => format!("BINARY {} = ?", key.field()),
+        };
+        let filter = keys.iter().map(compare).collect::<Vec<_>>().join(" OR ");
+        let lock = if locking && self.dialect == Dialect::MySql {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        format!(
+            "SELECT {} FROM {} WHERE {filter}{lock}",
+            self.columns, self.quoted
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_quote_the_table_and_bind_every_value() {
+        let s = Statements::new(Dialect::MySql, "oauthtoken");
+        assert_eq!(
+            s.insert,
+            "INSERT INTO `oauthtoken` (id, user_name, client_id, client_secret, refresh_token, access_token, \
+             grant_token, expiry_time, redirect_url, api_domain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+        assert_eq!(
+            s.max_id,
+            "SELECT MAX(CAST(id AS UNSIGNED)) FROM `oauthtoken` WHERE id REGEXP '^[1-9][0-9]{0,9}$' FOR UPDATE"
+        );
+        let keys = [LookupKey::GrantToken("g"), LookupKey::RefreshToken("r")];
+        assert!(
+            s.select_by_keys(&keys, true)
+                .ends_with("WHERE BINARY grant_token = ? OR BINARY refresh_token = ? FOR UPDATE")
+        );
+
+        let s = Statements::new(Dialect::Sqlite, "t_1");
+        assert!(
+            s.update_by_id
+                .starts_with("UPDATE \"t_1\" SET user_name = ?, client_id = ?")
+        );
+        assert!(s.update_by_id.ends_with("api_domain = ? WHERE id = ?"));
+        assert!(
+            s.select_by_keys(&keys, true)
+                .ends_with("WHERE grant_token = ? OR refresh_token = ?")
+        );
+        assert!(
+            s.create_table.starts_with(
+                "CREATE TABLE IF NOT EXISTS \"t_1\" (id varchar(10) NOT NULL, user_name"
+            )
+        );
+    }
+}
