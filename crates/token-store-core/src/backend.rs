@@ -83,7 +83,12 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
     /// Compare-and-swap ([`IndexProtocol::CompareAndSwap`] only): make `value` current only
     /// when the current version is `expected` (`None`: only when the secret does not exist).
     /// `Conflict` when another writer got there first; nothing visible changes then.
-    async fn put_if_current(&self, name: &str, value: &str, expected: Option<&str>) -> Result<String>;
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String>;
 
     /// Every version written after `since` ([`IndexProtocol::MergeLog`] only), oldest first,
     /// ending with the current one; all retained versions when `since` is `None`. Versions

@@ -11,9 +11,14 @@ mod memory;
 mod store;
 mod token;
 
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
-pub use engine::{EngineOptions, EngineStats, INDEX_NAME, RepairReport, SecretIndexStore, TOKEN_PREFIX, token_secret_name};
+pub use engine::{
+    EngineOptions, EngineStats, INDEX_NAME, RepairReport, SecretIndexStore, TOKEN_PREFIX,
+    token_secret_name,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use memory::MemoryStore;
 pub use store::TokenStore;
@@ -21,3 +26,5 @@ pub use token::{Token, TokenBuilder};
 
 #[doc(hidden)]
 pub use async_trait::async_trait as __async_trait;
+#[doc(hidden)]
+pub use tokio as __tokio;

@@ -45,7 +45,10 @@ impl<'a> LookupKey<'a> {
     /// The value looked for.
     pub fn value(&self) -> &'a str {
         match *self {
-            Self::UserName(v) | Self::AccessToken(v) | Self::GrantToken(v) | Self::RefreshToken(v) => v,
+            Self::UserName(v)
+            | Self::AccessToken(v)
+            | Self::GrantToken(v)
+            | Self::RefreshToken(v) => v,
         }
     }
 
@@ -74,14 +77,18 @@ fn present(field: &Option<String>) -> Option<&str> {
 pub fn lookup_keys(query: &Token) -> Vec<LookupKey<'_>> {
     if query.user_name.is_some() {
         // A user signature with an empty name matches nothing (never "any row").
-        return present(&query.user_name).map(LookupKey::UserName).into_iter().collect();
+        return present(&query.user_name)
+            .map(LookupKey::UserName)
+            .into_iter()
+            .collect();
     }
     let has_client = present(&query.client_id).is_some();
     let has_secret = present(&query.client_secret).is_some();
-    if let Some(access) = present(&query.access_token) {
-        if !has_client && !has_secret {
-            return vec![LookupKey::AccessToken(access)];
-        }
+    if let Some(access) = present(&query.access_token)
+        && !has_client
+        && !has_secret
+    {
+        return vec![LookupKey::AccessToken(access)];
     }
     if has_client && has_secret {
         let grant = present(&query.grant_token).map(LookupKey::GrantToken);
@@ -92,7 +99,10 @@ pub fn lookup_keys(query: &Token) -> Vec<LookupKey<'_>> {
 }
 
 /// The stored token `query` selects among `rows`, by the rules above.
-pub fn find_match<'r>(query: &Token, rows: impl IntoIterator<Item = &'r Token> + Clone) -> Option<&'r Token> {
+pub fn find_match<'r>(
+    query: &Token,
+    rows: impl IntoIterator<Item = &'r Token> + Clone,
+) -> Option<&'r Token> {
     lookup_keys(query).into_iter().find_map(|key| {
         rows.clone()
             .into_iter()
@@ -107,7 +117,10 @@ pub const MAX_ID: u64 = 9_999_999_999;
 
 /// Check that `id` is a store id: 1 to 10 ASCII digits, no leading zero. Returns its numeric value.
 pub fn parse_id(id: &str) -> Result<u64> {
-    let canonical = !id.is_empty() && id.len() <= 10 && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0');
+    let canonical = !id.is_empty()
+        && id.len() <= 10
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && !id.starts_with('0');
     if !canonical {
         return Err(Error::invalid_input(format!(
             "token id must be 1 to 10 decimal digits without a leading zero, got {} characters",
@@ -124,22 +137,53 @@ pub fn id_number(id: &str) -> u64 {
 
 /// The id after the largest of `ids` (numeric, never string, comparison); `"1"` when empty.
 pub fn next_id<'a>(ids: impl IntoIterator<Item = &'a str>) -> Result<String> {
-    let max = ids.into_iter().filter_map(|id| parse_id(id).ok()).max().unwrap_or(0);
+    let max = ids
+        .into_iter()
+        .filter_map(|id| parse_id(id).ok())
+        .max()
+        .unwrap_or(0);
     if max >= MAX_ID {
-        return Err(Error::new(crate::ErrorKind::TooLarge, "no token id left: ids are limited to 10 digits"));
+        return Err(Error::new(
+            crate::ErrorKind::TooLarge,
+            "no token id left: ids are limited to 10 digits",
+        ));
     }
     Ok((max + 1).to_string())
 }
 
-/// Validate a token before a save: a well-formed id if any, and something to save.
+/// Largest value of one text field, in bytes, any store accepts (OAuth tokens are a few
+/// hundred bytes; a store may accept less, e.g. the SQL schema's `varchar(255)`).
+pub const MAX_FIELD_BYTES: usize = 16 * 1024;
+
+/// Validate a token before a save: a well-formed id if any, no field over
+/// [`MAX_FIELD_BYTES`], a non-negative expiry.
 pub fn validate_for_save(token: &Token) -> Result<()> {
+    let fields = [
+        ("user_name", &token.user_name),
+        ("client_id", &token.client_id),
+        ("client_secret", &token.client_secret),
+        ("refresh_token", &token.refresh_token),
+        ("access_token", &token.access_token),
+        ("grant_token", &token.grant_token),
+        ("redirect_url", &token.redirect_url),
+        ("api_domain", &token.api_domain),
+    ];
+    for (name, value) in fields {
+        let len = value.as_deref().map_or(0, str::len);
+        if len > MAX_FIELD_BYTES {
+            return Err(Error::new(
+                crate::ErrorKind::TooLarge,
+                format!("{name} is {len} bytes; at most {MAX_FIELD_BYTES} bytes are accepted"),
+            ));
+        }
+    }
     if let Some(id) = &token.id {
         parse_id(id)?;
     }
-    if let Some(expiry) = token.expiry_time {
-        if expiry < 0 {
-            return Err(Error::invalid_input("expiry_time must be epoch milliseconds ≥ 0"));
-        }
+    if token.expiry_time.is_some_and(|expiry| expiry < 0) {
+        return Err(Error::invalid_input(
+            "expiry_time must be epoch milliseconds ≥ 0",
+        ));
     }
     Ok(())
 }

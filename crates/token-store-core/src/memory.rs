@@ -59,7 +59,13 @@ impl TokenStore for MemoryStore {
         let mut row = merge_for_save(&token, existing.as_ref())?;
         if row.id.is_none() {
             let highest = state.highest_id.to_string();
-            row.id = Some(next_id(state.tokens.values().filter_map(|t| t.id.as_deref()).chain([highest.as_str()]))?);
+            row.id = Some(next_id(
+                state
+                    .tokens
+                    .values()
+                    .filter_map(|t| t.id.as_deref())
+                    .chain([highest.as_str()]),
+            )?);
         }
         let id = parse_id(row.id.as_deref().expect("id assigned"))?;
         state.highest_id = state.highest_id.max(id);

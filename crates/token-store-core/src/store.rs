@@ -100,7 +100,10 @@ macro_rules! delegate_token_store {
     ($ty:ty, $field:ident) => {
         #[$crate::__async_trait]
         impl $crate::TokenStore for $ty {
-            async fn find_token(&self, query: &$crate::Token) -> $crate::Result<Option<$crate::Token>> {
+            async fn find_token(
+                &self,
+                query: &$crate::Token,
+            ) -> $crate::Result<Option<$crate::Token>> {
                 self.$field.find_token(query).await
             }
             async fn save_token(&self, token: &$crate::Token) -> $crate::Result<$crate::Token> {

@@ -100,7 +100,11 @@ impl Token {
 
 /// Shows which secrets are present, never their values.
 fn redacted(value: &Option<String>) -> &'static str {
-    if value.is_some() { "<redacted>" } else { "None" }
+    if value.is_some() {
+        "<redacted>"
+    } else {
+        "None"
+    }
 }
 
 impl fmt::Debug for Token {
@@ -163,6 +167,8 @@ impl TokenBuilder {
 
 impl fmt::Debug for TokenBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenBuilder").field("token", &self.token).finish()
+        f.debug_struct("TokenBuilder")
+            .field("token", &self.token)
+            .finish()
     }
 }

@@ -31,34 +31,53 @@ impl SecretIndexStore {
     /// Read the index (merging a concurrent tail under the merge-log protocol).
     pub(crate) async fn read_index(&self) -> Result<IndexState> {
         let Some(latest) = self.backend.get(INDEX_NAME).await? else {
-            return Ok(IndexState { index: Index::empty(), version: None });
+            return Ok(IndexState {
+                index: Index::empty(),
+                version: None,
+            });
         };
         let index = Index::decode(&latest.value)?;
         if self.backend.index_protocol() == IndexProtocol::CompareAndSwap {
-            return Ok(IndexState { index, version: Some(latest.version) });
+            return Ok(IndexState {
+                index,
+                version: Some(latest.version),
+            });
         }
         let complete = match &index.base {
             Some(base) => self.backend.is_next_version(base, &latest.version) == Some(true),
             None => false,
         };
         if complete {
-            return Ok(IndexState { index, version: Some(latest.version) });
+            return Ok(IndexState {
+                index,
+                version: Some(latest.version),
+            });
         }
         let base = index.base.clone();
-        let tail = self.backend.versions_after(INDEX_NAME, base.as_deref()).await?;
+        let tail = self
+            .backend
+            .versions_after(INDEX_NAME, base.as_deref())
+            .await?;
         let mut merged = index;
         let mut version = latest.version;
         for later in &tail {
             merged.merge(&Index::decode(&later.value)?);
             version.clone_from(&later.version);
         }
-        Ok(IndexState { index: merged, version: Some(version) })
+        Ok(IndexState {
+            index: merged,
+            version: Some(version),
+        })
     }
 
     /// Apply `change` to the index and store it without losing concurrent updates.
     /// `change` returns whether it changed anything; it may run more than once.
     /// Returns the index as committed.
-    pub(crate) async fn commit_index(&self, mut current: IndexState, change: impl Fn(&mut Index) -> bool) -> Result<Index> {
+    pub(crate) async fn commit_index(
+        &self,
+        mut current: IndexState,
+        change: impl Fn(&mut Index) -> bool,
+    ) -> Result<Index> {
         let mut backoff = self.options.initial_backoff;
         for attempt in 0..=self.options.max_index_retries {
             if attempt > 0 {
@@ -78,41 +97,74 @@ impl SecretIndexStore {
             if encoded.len() > limit {
                 return Err(Error::new(
                     ErrorKind::TooLarge,
-                    format!("the index is full: {} tokens need {} bytes, this backend holds {limit} per secret", next.len(), encoded.len()),
+                    format!(
+                        "the index is full: {} tokens need {} bytes, this backend holds {limit} per secret",
+                        next.len(),
+                        encoded.len()
+                    ),
                 ));
             }
             match self.backend.index_protocol() {
                 IndexProtocol::CompareAndSwap => {
-                    match self.backend.put_if_current(INDEX_NAME, &encoded, current.version.as_deref()).await {
+                    match self
+                        .backend
+                        .put_if_current(INDEX_NAME, &encoded, current.version.as_deref())
+                        .await
+                    {
                         Ok(_) => return Ok(next),
-                        Err(e) if e.kind() == ErrorKind::Conflict || e.kind() == ErrorKind::AlreadyExists => {
+                        Err(e)
+                            if e.kind() == ErrorKind::Conflict
+                                || e.kind() == ErrorKind::AlreadyExists =>
+                        {
                             self.cas_retries.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!(backend = self.backend.kind(), attempt, "index compare-and-swap lost, retrying");
+                            tracing::debug!(
+                                backend = self.backend.kind(),
+                                attempt,
+                                "index compare-and-swap lost, retrying"
+                            );
                         }
                         Err(e) => return Err(e),
                     }
                 }
-                IndexProtocol::MergeLog => return self.append_and_merge(current.version, next, &encoded).await,
+                IndexProtocol::MergeLog => {
+                    return self.append_and_merge(current.version, next, &encoded).await;
+                }
             }
         }
-        Err(Error::new(ErrorKind::Conflict, "the index kept changing under concurrent writers; retries exhausted").with_retryable(true))
+        Err(Error::new(
+            ErrorKind::Conflict,
+            "the index kept changing under concurrent writers; retries exhausted",
+        )
+        .with_retryable(true))
     }
 
     fn prune(&self, index: &mut Index) {
         let cutoff = match self.backend.index_protocol() {
             IndexProtocol::CompareAndSwap => u64::MAX,
-            IndexProtocol::MergeLog => now_ms().saturating_sub(self.options.tombstone_ttl.as_millis() as u64),
+            IndexProtocol::MergeLog => {
+                now_ms().saturating_sub(self.options.tombstone_ttl.as_millis() as u64)
+            }
         };
         index.prune_tombstones(cutoff);
     }
 
-    async fn append_and_merge(&self, base: Option<String>, mine: Index, encoded: &str) -> Result<Index> {
+    async fn append_and_merge(
+        &self,
+        base: Option<String>,
+        mine: Index,
+        encoded: &str,
+    ) -> Result<Index> {
         let written = self.backend.put(INDEX_NAME, encoded).await?;
-        let clean = base.as_deref().and_then(|b| self.backend.is_next_version(b, &written));
+        let clean = base
+            .as_deref()
+            .and_then(|b| self.backend.is_next_version(b, &written));
         let mut merged = mine;
         let mut last = written.clone();
         if clean != Some(true) {
-            let tail = self.backend.versions_after(INDEX_NAME, base.as_deref()).await?;
+            let tail = self
+                .backend
+                .versions_after(INDEX_NAME, base.as_deref())
+                .await?;
             let others: Vec<_> = tail.iter().filter(|v| v.version != written).collect();
             if others.is_empty() {
                 self.retire(base.as_deref()).await;
@@ -132,10 +184,10 @@ impl SecretIndexStore {
     }
 
     async fn retire(&self, base: Option<&str>) {
-        if let Some(base) = base {
-            if let Err(e) = self.backend.retire_versions_before(INDEX_NAME, base).await {
-                tracing::warn!(backend = self.backend.kind(), error = %e, "could not retire old index versions");
-            }
+        if let Some(base) = base
+            && let Err(e) = self.backend.retire_versions_before(INDEX_NAME, base).await
+        {
+            tracing::warn!(backend = self.backend.kind(), error = %e, "could not retire old index versions");
         }
     }
 }

@@ -44,15 +44,22 @@ pub(crate) struct EntryKeys(String);
 impl EntryKeys {
     /// The keys of a stored token.
     pub(crate) fn of(token: &Token) -> Self {
-        let fields = [&token.user_name, &token.access_token, &token.refresh_token, &token.grant_token];
+        let fields = [
+            &token.user_name,
+            &token.access_token,
+            &token.refresh_token,
+            &token.grant_token,
+        ];
         let tags = ["u", "a", "r", "g"];
         Self(
             tags.iter()
                 .zip(fields)
-                .map(|(tag, value)| match value.as_deref().filter(|v| !v.is_empty()) {
-                    Some(v) => key_hash(tag, v),
-                    None => ABSENT.to_string(),
-                })
+                .map(
+                    |(tag, value)| match value.as_deref().filter(|v| !v.is_empty()) {
+                        Some(v) => key_hash(tag, v),
+                        None => ABSENT.to_string(),
+                    },
+                )
                 .collect::<Vec<_>>()
                 .join(","),
         )
@@ -64,7 +71,12 @@ impl EntryKeys {
 }
 
 fn key_hash(tag: &str, value: &str) -> String {
-    let digest = Sha256::new().chain_update(b"token-store-index\0").chain_update(tag).chain_update(b"\0").chain_update(value).finalize();
+    let digest = Sha256::new()
+        .chain_update(b"token-store-index\0")
+        .chain_update(tag)
+        .chain_update(b"\0")
+        .chain_update(value)
+        .finalize();
     let mut encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..6]);
     encoded.truncate(HASH_CHARS);
     encoded
@@ -87,8 +99,11 @@ struct Entry<'a> {
 }
 
 fn parse_entry(raw: &str) -> Result<Entry<'_>> {
-    let (body, stamp) = raw.rsplit_once('@').ok_or_else(|| Error::corrupt("index entry without timestamp"))?;
-    let stamp = u64::from_str_radix(stamp, 36).map_err(|_| Error::corrupt("index entry with a bad timestamp"))?;
+    let (body, stamp) = raw
+        .rsplit_once('@')
+        .ok_or_else(|| Error::corrupt("index entry without timestamp"))?;
+    let stamp = u64::from_str_radix(stamp, 36)
+        .map_err(|_| Error::corrupt("index entry with a bad timestamp"))?;
     let keys = (body != DELETED).then(|| EntryKeys(body.to_string()));
     Ok(Entry { keys, stamp, raw })
 }
@@ -115,14 +130,21 @@ fn to_base36(mut n: u64) -> String {
 impl Index {
     /// An empty index.
     pub(crate) fn empty() -> Self {
-        Self { v: 1, ..Self::default() }
+        Self {
+            v: 1,
+            ..Self::default()
+        }
     }
 
     /// Decode a stored index value.
     pub(crate) fn decode(value: &str) -> Result<Self> {
-        let index: Self = serde_json::from_str(value).map_err(|e| Error::corrupt("index secret is not valid index JSON").with_source(e))?;
+        let index: Self = serde_json::from_str(value)
+            .map_err(|e| Error::corrupt("index secret is not valid index JSON").with_source(e))?;
         if index.v != 1 {
-            return Err(Error::corrupt(format!("index format version {} is not supported", index.v)));
+            return Err(Error::corrupt(format!(
+                "index format version {} is not supported",
+                index.v
+            )));
         }
         for raw in index.e.values() {
             parse_entry(raw)?;
@@ -149,7 +171,10 @@ impl Index {
 
     /// The keys stored for a live id.
     pub(crate) fn keys_of(&self, id: &str) -> Option<EntryKeys> {
-        self.e.get(id).and_then(|raw| parse_entry(raw).ok()).and_then(|e| e.keys)
+        self.e
+            .get(id)
+            .and_then(|raw| parse_entry(raw).ok())
+            .and_then(|e| e.keys)
     }
 
     /// Live ids whose entry carries the hash of `key`, by numeric id.
@@ -158,7 +183,12 @@ impl Index {
         let mut ids: Vec<String> = self
             .e
             .iter()
-            .filter(|(_, raw)| parse_entry(raw).ok().and_then(|e| e.keys).is_some_and(|k| k.slot(slot) == hash))
+            .filter(|(_, raw)| {
+                parse_entry(raw)
+                    .ok()
+                    .and_then(|e| e.keys)
+                    .is_some_and(|k| k.slot(slot) == hash)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         ids.sort_by_key(|id| id_number(id));
@@ -167,9 +197,19 @@ impl Index {
 
     /// The next id to assign: one more than any id the index holds or ever assigned.
     pub(crate) fn next_id(&self) -> Result<u64> {
-        let max = self.e.keys().map(|id| id_number(id)).filter(|n| *n != u64::MAX).chain([self.hi]).max().unwrap_or(0);
+        let max = self
+            .e
+            .keys()
+            .map(|id| id_number(id))
+            .filter(|n| *n != u64::MAX)
+            .chain([self.hi])
+            .max()
+            .unwrap_or(0);
         if max >= crate::lookup::MAX_ID {
-            return Err(Error::new(ErrorKind::TooLarge, "no token id left: ids are limited to 10 digits"));
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                "no token id left: ids are limited to 10 digits",
+            ));
         }
         Ok(max + 1)
     }
@@ -181,7 +221,8 @@ impl Index {
             return false;
         }
         let stamp = self.after_current(id, stamp);
-        self.e.insert(id.to_string(), format_entry(Some(keys), stamp));
+        self.e
+            .insert(id.to_string(), format_entry(Some(keys), stamp));
         true
     }
 
@@ -197,7 +238,11 @@ impl Index {
 
     /// A stamp strictly later than the entry's current one, so the new write wins merges.
     fn after_current(&self, id: &str, stamp: u64) -> u64 {
-        let current = self.e.get(id).and_then(|raw| parse_entry(raw).ok()).map_or(0, |e| e.stamp);
+        let current = self
+            .e
+            .get(id)
+            .and_then(|raw| parse_entry(raw).ok())
+            .map_or(0, |e| e.stamp);
         stamp.max(current + 1)
     }
 
@@ -221,7 +266,8 @@ impl Index {
 
     /// Drop tombstones stamped before `cutoff`.
     pub(crate) fn prune_tombstones(&mut self, cutoff: u64) {
-        self.e.retain(|_, raw| parse_entry(raw).is_ok_and(|e| e.keys.is_some() || e.stamp >= cutoff));
+        self.e
+            .retain(|_, raw| parse_entry(raw).is_ok_and(|e| e.keys.is_some() || e.stamp >= cutoff));
     }
 
     /// Number of live entries.
@@ -235,7 +281,10 @@ mod tests {
     use super::*;
 
     fn token(user: &str, access: &str) -> Token {
-        Token::builder().user_name(user).access_token(access).build()
+        Token::builder()
+            .user_name(user)
+            .access_token(access)
+            .build()
     }
 
     #[test]
@@ -243,9 +292,16 @@ mod tests {
         let mut index = Index::empty();
         index.upsert("1", &EntryKeys::of(&token("alice@example.com", "at-1")), 10);
         index.upsert("2", &EntryKeys::of(&token("bob@example.com", "at-2")), 11);
-        assert_eq!(index.candidates(&LookupKey::UserName("alice@example.com")), vec!["1"]);
+        assert_eq!(
+            index.candidates(&LookupKey::UserName("alice@example.com")),
+            vec!["1"]
+        );
         assert_eq!(index.candidates(&LookupKey::AccessToken("at-2")), vec!["2"]);
-        assert!(index.candidates(&LookupKey::RefreshToken("at-2")).is_empty());
+        assert!(
+            index
+                .candidates(&LookupKey::RefreshToken("at-2"))
+                .is_empty()
+        );
         let encoded = index.encode();
         assert!(!encoded.contains("alice") && !encoded.contains("at-1"));
         assert_eq!(Index::decode(&encoded).unwrap(), index);
@@ -280,7 +336,15 @@ mod tests {
 
     #[test]
     fn corrupt_index_is_a_typed_error() {
-        assert_eq!(Index::decode("{not json").unwrap_err().kind(), ErrorKind::Corrupt);
-        assert_eq!(Index::decode(r#"{"v":1,"e":{"1":"abc"}}"#).unwrap_err().kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            Index::decode("{not json").unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        assert_eq!(
+            Index::decode(r#"{"v":1,"e":{"1":"abc"}}"#)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Corrupt
+        );
     }
 }

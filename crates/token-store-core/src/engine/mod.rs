@@ -77,7 +77,10 @@ pub struct SecretIndexStore {
 
 impl std::fmt::Debug for SecretIndexStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretIndexStore").field("backend", &self.backend).field("options", &self.options).finish()
+        f.debug_struct("SecretIndexStore")
+            .field("backend", &self.backend)
+            .field("options", &self.options)
+            .finish()
     }
 }
 
@@ -87,7 +90,9 @@ pub fn token_secret_name(id: &str) -> String {
 }
 
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl SecretIndexStore {
@@ -98,7 +103,12 @@ impl SecretIndexStore {
 
     /// An engine over `backend` with the given options.
     pub fn with_options(backend: Arc<dyn SecretBackend>, options: EngineOptions) -> Self {
-        Self { backend, options, cas_retries: AtomicU64::new(0), merges: AtomicU64::new(0) }
+        Self {
+            backend,
+            options,
+            cas_retries: AtomicU64::new(0),
+            merges: AtomicU64::new(0),
+        }
     }
 
     /// The backend this engine writes to.
@@ -108,11 +118,28 @@ impl SecretIndexStore {
 
     /// Counters since this engine was created.
     pub fn stats(&self) -> EngineStats {
-        EngineStats { cas_retries: self.cas_retries.load(Ordering::Relaxed), merges: self.merges.load(Ordering::Relaxed) }
+        EngineStats {
+            cas_retries: self.cas_retries.load(Ordering::Relaxed),
+            merges: self.merges.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Number of tokens the index currently lists (one index read).
+    pub async fn index_entries(&self) -> Result<usize> {
+        Ok(self
+            .read_index()
+            .await
+            .map_err(|e| self.err(e, "index_entries"))?
+            .index
+            .len())
     }
 
     fn err(&self, error: Error, operation: &'static str) -> Error {
-        let backend = if error.backend().is_empty() { self.backend.kind() } else { error.backend() };
+        let backend = if error.backend().is_empty() {
+            self.backend.kind()
+        } else {
+            error.backend()
+        };
         error.with_backend(backend).with_operation(operation)
     }
 
@@ -132,7 +159,11 @@ impl SecretIndexStore {
                     if key.matches(&stored) {
                         return Ok(Some(stored));
                     }
-                    tracing::debug!(backend = self.backend.kind(), id, "stale index entry skipped");
+                    tracing::debug!(
+                        backend = self.backend.kind(),
+                        id,
+                        "stale index entry skipped"
+                    );
                 }
             }
         }
@@ -145,7 +176,10 @@ impl SecretIndexStore {
         if value.len() > limit {
             return Err(Error::new(
                 ErrorKind::TooLarge,
-                format!("token is {} bytes as stored; this backend holds at most {limit} bytes per secret", value.len()),
+                format!(
+                    "token is {} bytes as stored; this backend holds at most {limit} bytes per secret",
+                    value.len()
+                ),
             ));
         }
         Ok(value)
@@ -176,11 +210,17 @@ impl SecretIndexStore {
         loop {
             row.id = Some(id.to_string());
             let value = self.encode_token(&row)?;
-            match self.backend.create(&token_secret_name(&id.to_string()), &value).await {
+            match self
+                .backend
+                .create(&token_secret_name(&id.to_string()), &value)
+                .await
+            {
                 Ok(_) => break,
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && !explicit_id && attempts < 32 => {
+                    // Concurrent writers are ahead of the index: continue after the largest
+                    // token secret that exists.
                     attempts += 1;
-                    id += 1;
+                    id = (id + 1).max(self.largest_stored_id().await? + 1);
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && explicit_id => {
                     // Someone created this id since we looked: it is an update after all.
@@ -190,16 +230,21 @@ impl SecretIndexStore {
             }
         }
         let id = id.to_string();
-        let committed = self.commit_index(current, |index| index.upsert(&id, &keys, now_ms())).await?;
-        if !explicit_id {
-            if let Some(user) = &row.user_name {
-                return self.fold_duplicate_user(committed, row.clone(), user).await;
-            }
+        let committed = self
+            .commit_index(current, |index| index.upsert(&id, &keys, now_ms()))
+            .await?;
+        if !explicit_id && let Some(user) = &row.user_name {
+            return self.fold_duplicate_user(committed, row.clone(), user).await;
         }
         Ok(row)
     }
 
-    async fn update(&self, current: commit::IndexState, existing: Token, row: Token) -> Result<Token> {
+    async fn update(
+        &self,
+        current: commit::IndexState,
+        existing: Token,
+        row: Token,
+    ) -> Result<Token> {
         let id = existing.id.clone().expect("stored tokens have ids");
         let keys = EntryKeys::of(&row);
         if row != existing {
@@ -208,39 +253,93 @@ impl SecretIndexStore {
             self.backend.put(&token_secret_name(&id), &value).await?;
         }
         if current.index.keys_of(&id).as_ref() != Some(&keys) {
-            self.commit_index(current, |index| index.upsert(&id, &keys, now_ms())).await?;
+            self.commit_index(current, |index| index.upsert(&id, &keys, now_ms()))
+                .await?;
         }
         Ok(row)
     }
 
-    /// Two concurrent first saves of one user name each created a token: the one with the
-    /// larger id folds its values into the smaller one and removes itself, so one remains.
+    /// Concurrent first saves of one user name each created a token. Whichever writer sees
+    /// the duplicates folds them into the smallest id (its own values win, empty fields are
+    /// filled from the kept token) and removes the others, so one token remains.
     async fn fold_duplicate_user(&self, index: Index, row: Token, user: &str) -> Result<Token> {
         let my_id = row.id.clone().expect("saved rows have ids");
         let key = crate::lookup::LookupKey::UserName(user);
-        for other in index.candidates(&key) {
-            if crate::lookup::id_number(&other) >= crate::lookup::id_number(&my_id) {
-                break;
+        let mut duplicates = Vec::new();
+        for other in index.candidates(&key).into_iter().filter(|id| *id != my_id) {
+            if let Some(stored) = self.read_token(&other).await?
+                && key.matches(&stored)
+            {
+                duplicates.push(stored);
             }
-            let Some(stored) = self.read_token(&other).await? else { continue };
-            if !key.matches(&stored) {
-                continue;
-            }
-            let mut merged = row.clone();
-            merged.merge_from(&stored);
-            merged.id = Some(other.clone());
-            self.backend.put(&token_secret_name(&other), &self.encode_token(&merged)?).await?;
-            let keys = EntryKeys::of(&merged);
-            let current = self.read_index().await?;
-            self.commit_index(current, |index| {
-                let changed = index.upsert(&other, &keys, now_ms());
-                index.remove(&my_id, now_ms()) || changed
-            })
-            .await?;
-            self.backend.delete(&token_secret_name(&my_id)).await?;
-            return Ok(merged);
         }
-        Ok(row)
+        let Some(keep) = duplicates
+            .iter()
+            .min_by_key(|t| crate::lookup::id_number(t.id.as_deref().unwrap_or("")))
+        else {
+            return Ok(row);
+        };
+        let keep_id = keep.id.clone().expect("stored tokens have ids");
+        if crate::lookup::id_number(&keep_id) > crate::lookup::id_number(&my_id) {
+            // Mine is the smallest: the others go.
+            self.remove_duplicates(
+                &my_id,
+                &row,
+                duplicates.iter().filter_map(|t| t.id.clone()).collect(),
+            )
+            .await?;
+            return Ok(row);
+        }
+        let mut merged = row.clone();
+        merged.merge_from(keep);
+        merged.id = Some(keep_id.clone());
+        self.backend
+            .put(&token_secret_name(&keep_id), &self.encode_token(&merged)?)
+            .await?;
+        let victims = duplicates
+            .iter()
+            .filter_map(|t| t.id.clone())
+            .filter(|id| *id != keep_id)
+            .chain([my_id])
+            .collect();
+        self.remove_duplicates(&keep_id, &merged, victims).await?;
+        Ok(merged)
+    }
+
+    /// Point the index at `keep` and delete the `victims` (index first, then their secrets).
+    async fn remove_duplicates(
+        &self,
+        keep: &str,
+        kept: &Token,
+        victims: Vec<String>,
+    ) -> Result<()> {
+        let keys = EntryKeys::of(kept);
+        let current = self.read_index().await?;
+        self.commit_index(current, |index| {
+            let stamp = now_ms();
+            let changed = index.upsert(keep, &keys, stamp);
+            let mut changed = changed;
+            for id in &victims {
+                changed |= index.remove(id, stamp);
+            }
+            changed
+        })
+        .await?;
+        for id in &victims {
+            self.backend.delete(&token_secret_name(id)).await?;
+        }
+        Ok(())
+    }
+
+    /// The largest id among existing token secrets (one list call).
+    async fn largest_stored_id(&self) -> Result<u64> {
+        let names = self.backend.list(TOKEN_PREFIX).await?;
+        Ok(names
+            .iter()
+            .filter_map(|n| n.strip_prefix(TOKEN_PREFIX))
+            .filter_map(|id| parse_id(id).ok())
+            .max()
+            .unwrap_or(0))
     }
 
     fn check_index_capacity(&self, index: &Index, id: &str, keys: &EntryKeys) -> Result<()> {
@@ -252,7 +351,10 @@ impl SecretIndexStore {
         if size > limit {
             return Err(Error::new(
                 ErrorKind::TooLarge,
-                format!("the index is full: {} tokens need {size} bytes, this backend holds {limit} per secret", grown.len()),
+                format!(
+                    "the index is full: {} tokens need {size} bytes, this backend holds {limit} per secret",
+                    grown.len()
+                ),
             ));
         }
         Ok(())
@@ -264,7 +366,8 @@ impl SecretIndexStore {
         self.backend.delete(&token_secret_name(id)).await?;
         let current = self.read_index().await?;
         if current.index.keys_of(id).is_some() {
-            self.commit_index(current, |index| index.remove(id, now_ms())).await?;
+            self.commit_index(current, |index| index.remove(id, now_ms()))
+                .await?;
         }
         Ok(())
     }
@@ -299,8 +402,14 @@ impl SecretIndexStore {
         let current = self.read_index().await?;
         let ids = current.index.live_ids();
         if !ids.is_empty() {
-            self.commit_index(current, |index| ids.iter().fold(false, |changed, id| index.remove(id, now_ms()) || changed))
-                .await?;
+            self.commit_index(current, |index| {
+                let mut changed = false;
+                for id in &ids {
+                    changed |= index.remove(id, now_ms());
+                }
+                changed
+            })
+            .await?;
         }
         Ok(())
     }
@@ -308,9 +417,13 @@ impl SecretIndexStore {
 
 /// Decode a token secret and check it belongs to `id`.
 fn decode_token(id: &str, value: &str) -> Result<Token> {
-    let token: Token = serde_json::from_str(value).map_err(|e| Error::corrupt(format!("token secret {id} is not token JSON")).with_source(e))?;
+    let token: Token = serde_json::from_str(value).map_err(|e| {
+        Error::corrupt(format!("token secret {id} is not token JSON")).with_source(e)
+    })?;
     if token.id.as_deref() != Some(id) {
-        return Err(Error::corrupt(format!("token secret {id} holds a token with another id")));
+        return Err(Error::corrupt(format!(
+            "token secret {id} holds a token with another id"
+        )));
     }
     Ok(token.normalized())
 }
@@ -336,19 +449,27 @@ impl TokenStore for SecretIndexStore {
     }
 
     async fn save_token(&self, token: &Token) -> Result<Token> {
-        self.save(token).await.map_err(|e| self.err(e, "save_token"))
+        self.save(token)
+            .await
+            .map_err(|e| self.err(e, "save_token"))
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        self.delete_one(id).await.map_err(|e| self.err(e, "delete_token"))
+        self.delete_one(id)
+            .await
+            .map_err(|e| self.err(e, "delete_token"))
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        self.all_tokens().await.map_err(|e| self.err(e, "get_tokens"))
+        self.all_tokens()
+            .await
+            .map_err(|e| self.err(e, "get_tokens"))
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        self.delete_all().await.map_err(|e| self.err(e, "delete_tokens"))
+        self.delete_all()
+            .await
+            .map_err(|e| self.err(e, "delete_tokens"))
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {

@@ -1,8 +1,9 @@
 //! Rebuilding the index from the token secrets.
 
+use super::commit::IndexState;
 use super::index::{EntryKeys, Index};
-use super::{SecretIndexStore, TOKEN_PREFIX, now_ms};
-use crate::Result;
+use super::{INDEX_NAME, SecretIndexStore, TOKEN_PREFIX, now_ms};
+use crate::{ErrorKind, Result};
 
 /// What [`SecretIndexStore::repair`] found and fixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,8 +36,21 @@ impl SecretIndexStore {
             .collect();
         ids.sort_by_key(|id| crate::lookup::id_number(id));
         let tokens = self.read_tokens(&ids).await?;
-        let current = self.read_index().await?;
-        let mut report = RepairReport { tokens_scanned: tokens.len(), ..RepairReport::default() };
+        let current = match self.read_index().await {
+            Err(e) if e.kind() == ErrorKind::Corrupt => {
+                // A corrupt index is rebuilt from scratch on top of its current version.
+                let version = self.backend.get(INDEX_NAME).await?.map(|v| v.version);
+                IndexState {
+                    index: Index::empty(),
+                    version,
+                }
+            }
+            other => other?,
+        };
+        let mut report = RepairReport {
+            tokens_scanned: tokens.len(),
+            ..RepairReport::default()
+        };
         let before: &Index = &current.index;
         for token in &tokens {
             let id = token.id.as_deref().expect("decoded tokens have ids");
@@ -47,12 +61,20 @@ impl SecretIndexStore {
             }
         }
         let present: Vec<&str> = tokens.iter().filter_map(|t| t.id.as_deref()).collect();
-        report.entries_fixed += before.live_ids().iter().filter(|id| !present.contains(&id.as_str())).count();
+        report.entries_fixed += before
+            .live_ids()
+            .iter()
+            .filter(|id| !present.contains(&id.as_str()))
+            .count();
         self.commit_index(current, |index| {
             let stamp = now_ms();
             let mut changed = false;
             for token in &tokens {
-                changed |= index.upsert(token.id.as_deref().expect("decoded tokens have ids"), &EntryKeys::of(token), stamp);
+                changed |= index.upsert(
+                    token.id.as_deref().expect("decoded tokens have ids"),
+                    &EntryKeys::of(token),
+                    stamp,
+                );
             }
             for id in index.live_ids() {
                 if !present.contains(&id.as_str()) {

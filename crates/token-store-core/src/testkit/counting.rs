@@ -1,0 +1,185 @@
+//! `CountingBackend`: a `SecretBackend` wrapper that counts calls and injects faults and races.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::BoxFuture;
+use crate::{BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+
+type Hook = BoxFuture<'static, ()>;
+
+/// Wraps any backend: counts calls per method, can fail a chosen call, run a concurrent
+/// writer right before a chosen write (race injection) and shrink the size limit.
+pub struct CountingBackend {
+    inner: Arc<dyn SecretBackend>,
+    counts: Mutex<BTreeMap<&'static str, u64>>,
+    faults: Mutex<Vec<(&'static str, String, ErrorKind)>>,
+    hooks: Mutex<Vec<(String, Hook)>>,
+    max_value_bytes: Mutex<Option<usize>>,
+}
+
+impl std::fmt::Debug for CountingBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountingBackend")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Write methods a race hook fires before.
+const WRITES: [&str; 3] = ["create", "put", "put_if_current"];
+
+impl CountingBackend {
+    /// Wrap `inner`.
+    pub fn new(inner: Arc<dyn SecretBackend>) -> Self {
+        Self {
+            inner,
+            counts: Mutex::default(),
+            faults: Mutex::default(),
+            hooks: Mutex::default(),
+            max_value_bytes: Mutex::default(),
+        }
+    }
+
+    /// Calls per method since creation or the last [`reset`](Self::reset).
+    pub fn counts(&self) -> BTreeMap<&'static str, u64> {
+        self.counts.lock().unwrap().clone()
+    }
+
+    /// Total calls since creation or the last reset.
+    pub fn total(&self) -> u64 {
+        self.counts.lock().unwrap().values().sum()
+    }
+
+    /// Calls of one method.
+    pub fn count(&self, method: &str) -> u64 {
+        self.counts
+            .lock()
+            .unwrap()
+            .get(method)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Forget the counts.
+    pub fn reset(&self) {
+        self.counts.lock().unwrap().clear();
+    }
+
+    /// Make the next call of `method` on secret `name` fail with `kind`, without reaching the
+    /// backend (a crash or outage at that point).
+    pub fn fail_next(&self, method: &'static str, name: &str, kind: ErrorKind) {
+        self.faults
+            .lock()
+            .unwrap()
+            .push((method, name.to_string(), kind));
+    }
+
+    /// Run `writer` to completion right before the next write (create, put or
+    /// put_if_current) to secret `name` reaches the backend: an interleaved concurrent writer.
+    pub fn before_next_write(
+        &self,
+        name: &str,
+        writer: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        self.hooks
+            .lock()
+            .unwrap()
+            .push((name.to_string(), Box::pin(writer)));
+    }
+
+    /// Report a smaller value size limit than the backend's (to reach "index full" quickly).
+    pub fn limit_value_bytes(&self, max: usize) {
+        *self.max_value_bytes.lock().unwrap() = Some(max);
+    }
+
+    async fn enter(&self, method: &'static str, name: &str) -> Result<()> {
+        *self.counts.lock().unwrap().entry(method).or_default() += 1;
+        let fault = {
+            let mut faults = self.faults.lock().unwrap();
+            let at = faults
+                .iter()
+                .position(|(m, n, _)| *m == method && n == name);
+            at.map(|i| faults.remove(i))
+        };
+        if let Some((_, _, kind)) = fault {
+            return Err(
+                Error::new(kind, format!("injected failure of {method}")).with_backend("testkit")
+            );
+        }
+        if WRITES.contains(&method) {
+            let hook = {
+                let mut hooks = self.hooks.lock().unwrap();
+                let at = hooks.iter().position(|(n, _)| n == name);
+                at.map(|i| hooks.remove(i).1)
+            };
+            if let Some(hook) = hook {
+                hook.await;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretBackend for CountingBackend {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    fn limits(&self) -> BackendLimits {
+        let mut limits = self.inner.limits();
+        if let Some(max) = *self.max_value_bytes.lock().unwrap() {
+            limits.max_value_bytes = max;
+        }
+        limits
+    }
+    fn index_protocol(&self) -> IndexProtocol {
+        self.inner.index_protocol()
+    }
+    async fn get(&self, name: &str) -> Result<Option<Versioned>> {
+        self.enter("get", name).await?;
+        self.inner.get(name).await
+    }
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
+        self.enter("get_many", "").await?;
+        self.inner.get_many(names).await
+    }
+    async fn create(&self, name: &str, value: &str) -> Result<String> {
+        self.enter("create", name).await?;
+        self.inner.create(name, value).await
+    }
+    async fn put(&self, name: &str, value: &str) -> Result<String> {
+        self.enter("put", name).await?;
+        self.inner.put(name, value).await
+    }
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String> {
+        self.enter("put_if_current", name).await?;
+        self.inner.put_if_current(name, value, expected).await
+    }
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
+        self.enter("versions_after", name).await?;
+        self.inner.versions_after(name, since).await
+    }
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
+        self.inner.is_next_version(base, version)
+    }
+    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
+        self.enter("retire_versions_before", name).await?;
+        self.inner.retire_versions_before(name, keep_from).await
+    }
+    async fn delete(&self, name: &str) -> Result<()> {
+        self.enter("delete", name).await?;
+        self.inner.delete(name).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        self.enter("list", prefix).await?;
+        self.inner.list(prefix).await
+    }
+}
