@@ -1,0 +1,302 @@
+//! [`GcpSecretManagerStoreBuilder`]: project, prefix, endpoint, credentials, labels,
+//! replication; plus the environment and URL forms.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use google_cloud_auth::credentials::{Credentials, anonymous};
+use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
+use google_cloud_secretmanager_v1::client::SecretManagerService;
+use google_cloud_secretmanager_v1::model::{Replication, replication};
+use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
+
+use crate::backend::GcpBackend;
+use crate::names::Names;
+use crate::store::GcpSecretManagerStore;
+
+/// Secret-id prefix used when none is configured.
+pub const DEFAULT_PREFIX: &str = "token-store-";
+/// Environment variable naming an emulator endpoint (`http://127.0.0.1:8086`); when set,
+/// [`GcpSecretManagerStore::from_env`] uses it with anonymous credentials.
+pub const ENDPOINT_ENV: &str = "TOKEN_STORE_GCP_ENDPOINT";
+/// Environment variable with the secret-id prefix (default [`DEFAULT_PREFIX`]).
+pub const PREFIX_ENV: &str = "TOKEN_STORE_GCP_PREFIX";
+/// Environment variable with the project id (the Google Cloud convention).
+pub const PROJECT_ENV: &str = "GOOGLE_CLOUD_PROJECT";
+/// URL scheme of [`GcpSecretManagerStore::from_url`].
+pub const URL_SCHEME: &str = "gcp-secretmanager";
+
+/// Label every secret of this store carries so an operator can see what owns it.
+const OWNER_LABEL: (&str, &str) = ("managed-by", "token-store");
+
+/// Where Secret Manager keeps the secret's payloads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum GcpReplication {
+    /// Google chooses the locations (billed as one location).
+    #[default]
+    Automatic,
+    /// User-managed replication in these locations (e.g. `europe-west1`), each billed.
+    UserManaged(Vec<String>),
+}
+
+impl GcpReplication {
+    pub(crate) fn to_model(&self) -> Replication {
+        match self {
+            Self::Automatic => Replication::new().set_automatic(replication::Automatic::new()),
+            Self::UserManaged(locations) => Replication::new().set_user_managed(
+                replication::UserManaged::new()
+                    .set_replicas(locations.iter().map(|l| replication::user_managed::Replica::new().set_location(l.clone()))),
+            ),
+        }
+    }
+}
+
+/// Builds a [`GcpSecretManagerStore`] (or just its [`GcpBackend`]).
+///
+/// ```no_run
+/// # async fn demo() -> token_store_core::Result<()> {
+/// use token_store_gcp::GcpSecretManagerStore;
+/// let store = GcpSecretManagerStore::builder()
+///     .project("my-project")
+///     .prefix("crm-tokens-")
+///     .label("team", "billing")
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct GcpSecretManagerStoreBuilder {
+    project: Option<String>,
+    prefix: Option<String>,
+    endpoint: Option<String>,
+    credentials: Option<Credentials>,
+    client: Option<SecretManagerService>,
+    labels: BTreeMap<String, String>,
+    replication: GcpReplication,
+    page_size: Option<i32>,
+    engine_options: Option<EngineOptions>,
+}
+
+impl std::fmt::Debug for GcpSecretManagerStoreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcpSecretManagerStoreBuilder")
+            .field("project", &self.project)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("credentials", &self.credentials.as_ref().map(|_| "<set>"))
+            .field("client", &self.client.as_ref().map(|_| "<injected>"))
+            .field("labels", &self.labels)
+            .field("replication", &self.replication)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::ConfigInvalid, message).with_backend("gcp")
+}
+
+/// Label keys `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}` (the ASCII subset of GCP's rules).
+fn validate_label(key: &str, value: &str) -> Result<()> {
+    let tail_ok = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    let key_ok = key.len() <= 63 && key.starts_with(|c: char| c.is_ascii_lowercase()) && tail_ok(key);
+    if key_ok && value.len() <= 63 && tail_ok(value) {
+        Ok(())
+    } else {
+        Err(config_error(format!("invalid label {key:?}={value:?}: lowercase letters, digits, '-', '_', at most 63 characters")))
+    }
+}
+
+impl GcpSecretManagerStoreBuilder {
+    /// The Google Cloud project id (required).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Secret-id prefix, `[A-Za-z0-9_-]`, 1..=223 characters (default [`DEFAULT_PREFIX`]).
+    /// Secrets are named `<prefix>index` and `<prefix>token-<id>`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Service endpoint, e.g. an emulator at `http://127.0.0.1:8086` (default: Google's).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Credentials to call with (default: Application Default Credentials).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Call without credentials (emulators only).
+    pub fn anonymous(self) -> Self {
+        self.credentials(anonymous::Builder::new().build())
+    }
+
+    /// Use this already configured client; endpoint and credentials are then ignored.
+    pub fn client(mut self, client: SecretManagerService) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Add a label to every secret created (besides `managed-by=token-store`).
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+
+    /// Replication of secrets created (default [`GcpReplication::Automatic`]).
+    pub fn replication(mut self, replication: GcpReplication) -> Self {
+        self.replication = replication;
+        self
+    }
+
+    /// Page size asked for when listing (default: the service decides).
+    pub fn page_size(mut self, page_size: i32) -> Self {
+        self.page_size = Some(page_size);
+        self
+    }
+
+    /// Retry and tombstone tuning of the index engine.
+    pub fn engine_options(mut self, options: EngineOptions) -> Self {
+        self.engine_options = Some(options);
+        self
+    }
+
+    /// Check the settings and connect the backend alone.
+    pub async fn build_backend(self) -> Result<GcpBackend> {
+        let project = self.project.ok_or_else(|| config_error("a GCP project id is required"))?;
+        let names = Names::new(&project, self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX))?;
+        let mut labels = self.labels;
+        labels.insert(OWNER_LABEL.0.to_owned(), OWNER_LABEL.1.to_owned());
+        if labels.len() > 64 {
+            return Err(config_error("at most 64 labels per secret"));
+        }
+        for (key, value) in &labels {
+            validate_label(key, value)?;
+        }
+        if let GcpReplication::UserManaged(locations) = &self.replication {
+            if locations.is_empty() || locations.iter().any(|l| l.is_empty()) {
+                return Err(config_error("user-managed replication needs at least one location"));
+            }
+        }
+        if self.page_size.is_some_and(|size| size <= 0) {
+            return Err(config_error("page size must be positive"));
+        }
+        let client = match self.client {
+            Some(client) => client,
+            None => {
+                let mut builder = SecretManagerService::builder().with_retry_policy(
+                    Aip194Strict.continue_on_too_many_requests().with_attempt_limit(5).with_time_limit(Duration::from_secs(30)),
+                );
+                if let Some(endpoint) = self.endpoint {
+                    builder = builder.with_endpoint(endpoint);
+                }
+                if let Some(credentials) = self.credentials {
+                    builder = builder.with_credentials(credentials);
+                }
+                builder.build().await.map_err(|e| config_error("could not create the Secret Manager client").with_source(e))?
+            }
+        };
+        Ok(GcpBackend::new(client, names, labels, self.replication, self.page_size))
+    }
+
+    /// Check the settings, connect, and return the store.
+    pub async fn build(mut self) -> Result<GcpSecretManagerStore> {
+        let options = self.engine_options.take().unwrap_or_default();
+        let backend = Arc::new(self.build_backend().await?);
+        Ok(GcpSecretManagerStore::from_engine(SecretIndexStore::with_options(backend, options)))
+    }
+
+    /// Settings from the environment: [`PROJECT_ENV`] (required), [`PREFIX_ENV`], and
+    /// [`ENDPOINT_ENV`] (an emulator: anonymous credentials); otherwise Application Default
+    /// Credentials.
+    pub fn from_env() -> Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let project = var(PROJECT_ENV).ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
+        let mut builder = Self::default().project(project);
+        if let Some(prefix) = var(PREFIX_ENV) {
+            builder = builder.prefix(prefix);
+        }
+        if let Some(endpoint) = var(ENDPOINT_ENV) {
+            builder = builder.endpoint(endpoint).anonymous();
+        }
+        Ok(builder)
+    }
+
+    /// Settings from `gcp-secretmanager://<project>/<prefix>?endpoint=<url>&locations=<a,b>`.
+    /// An `http://` endpoint is an emulator and is called with anonymous credentials; an empty
+    /// prefix means [`DEFAULT_PREFIX`]; `locations` selects user-managed replication.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let parsed = url::Url::parse(url).map_err(|e| config_error("invalid store URL").with_source(e))?;
+        if parsed.scheme() != URL_SCHEME {
+            return Err(config_error(format!("store URL scheme must be {URL_SCHEME}://")));
+        }
+        let project = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| config_error("store URL needs a project"))?;
+        let mut builder = Self::default().project(project);
+        let prefix = parsed.path().trim_start_matches('/');
+        if !prefix.is_empty() {
+            builder = builder.prefix(prefix);
+        }
+        for (key, value) in parsed.query_pairs() {
+            match key.as_ref() {
+                "endpoint" => {
+                    if value.starts_with("http://") {
+                        builder = builder.anonymous();
+                    }
+                    builder = builder.endpoint(value.into_owned());
+                }
+                "locations" => {
+                    builder = builder.replication(GcpReplication::UserManaged(value.split(',').map(str::to_owned).collect()));
+                }
+                other => return Err(config_error(format!("unknown store URL parameter {other:?}"))),
+            }
+        }
+        Ok(builder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejects_bad_settings_before_any_call() {
+        let kind = |b: GcpSecretManagerStoreBuilder| async { b.build_backend().await.unwrap_err().kind() };
+        let base = || GcpSecretManagerStoreBuilder::default().project("p").endpoint("http://127.0.0.1:9").anonymous();
+        assert_eq!(kind(GcpSecretManagerStoreBuilder::default()).await, ErrorKind::ConfigInvalid);
+        assert_eq!(kind(base().prefix("a/b")).await, ErrorKind::ConfigInvalid);
+        assert_eq!(kind(base().label("Team", "x")).await, ErrorKind::ConfigInvalid);
+        assert_eq!(kind(base().label("team", "X y")).await, ErrorKind::ConfigInvalid);
+        assert_eq!(kind(base().replication(GcpReplication::UserManaged(vec![]))).await, ErrorKind::ConfigInvalid);
+        assert_eq!(kind(base().page_size(0)).await, ErrorKind::ConfigInvalid);
+        assert!(base().label("team", "crm_1").build_backend().await.is_ok());
+    }
+
+    #[test]
+    fn parses_urls() {
+        let b = GcpSecretManagerStoreBuilder::from_url("gcp-secretmanager://my-proj/app_-?endpoint=http%3A%2F%2F127.0.0.1%3A8086&locations=us-east1,europe-west1").unwrap();
+        assert_eq!(b.project.as_deref(), Some("my-proj"));
+        assert_eq!(b.prefix.as_deref(), Some("app_-"));
+        assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:8086"));
+        assert!(b.credentials.is_some());
+        assert_eq!(b.replication, GcpReplication::UserManaged(vec!["us-east1".into(), "europe-west1".into()]));
+        let b = GcpSecretManagerStoreBuilder::from_url("gcp-secretmanager://p").unwrap();
+        assert_eq!((b.prefix, b.endpoint, b.credentials.is_some()), (None, None, false));
+        for bad in ["aws-sm://p/x", "gcp-secretmanager:///x", "gcp-secretmanager://p/x?colour=red", "not a url"] {
+            assert_eq!(GcpSecretManagerStoreBuilder::from_url(bad).unwrap_err().kind(), ErrorKind::ConfigInvalid, "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let b = GcpSecretManagerStoreBuilder::default().project("p").anonymous();
+        let shown = format!("{b:?}");
+        assert!(shown.contains("<set>"), "{shown}");
+    }
+}

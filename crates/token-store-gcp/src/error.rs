@@ -1,0 +1,119 @@
+//! The one place where Secret Manager errors become [`token_store_core::Error`]s.
+//!
+//! The kind comes from the `google.rpc.Status` code the client decoded from the service's
+//! error body; when the body carried none (a proxy, or an emulator that answers with another
+//! shape) from the HTTP status; never from message text.
+
+use google_cloud_gax::error::Error as GaxError;
+use google_cloud_gax::error::rpc::Code;
+use token_store_core::{Error, ErrorKind};
+
+/// Map a client error from `operation` into a token-store error, keeping it as the source.
+pub(crate) fn map_error(error: GaxError, operation: &'static str) -> Error {
+    let (kind, retryable) = classify(&error);
+    let message = match (error.status(), error.http_status_code()) {
+        (Some(status), _) => format!("Secret Manager answered {}", status.code.name()),
+        (None, Some(http)) => format!("Secret Manager answered HTTP {http}"),
+        (None, None) => "Secret Manager request failed".to_owned(),
+    };
+    Error::new(kind, message)
+        .with_backend("gcp")
+        .with_operation(operation)
+        .with_retryable(retryable)
+        .with_source(error)
+}
+
+/// The kind of `error` and whether retrying the same call may succeed.
+fn classify(error: &GaxError) -> (ErrorKind, bool) {
+    if let Some(status) = error.status() {
+        return from_code(status.code);
+    }
+    if let Some(http) = error.http_status_code() {
+        return from_http(http);
+    }
+    if error.is_authentication() {
+        (ErrorKind::Unauthenticated, false)
+    } else if error.is_connect() || error.is_io() || error.is_timeout() || error.is_transport() {
+        (ErrorKind::Unavailable, true)
+    } else if error.is_exhausted() {
+        (ErrorKind::RateLimited, true)
+    } else {
+        (ErrorKind::Unexpected, false)
+    }
+}
+
+fn from_code(code: Code) -> (ErrorKind, bool) {
+    match code {
+        Code::NotFound => (ErrorKind::NotFound, false),
+        Code::AlreadyExists => (ErrorKind::AlreadyExists, false),
+        // Etag mismatch, or a disabled/destroyed version.
+        Code::FailedPrecondition => (ErrorKind::Conflict, false),
+        Code::Aborted => (ErrorKind::Conflict, true),
+        Code::ResourceExhausted => (ErrorKind::RateLimited, true),
+        Code::PermissionDenied => (ErrorKind::PermissionDenied, false),
+        Code::Unauthenticated => (ErrorKind::Unauthenticated, false),
+        Code::InvalidArgument | Code::OutOfRange => (ErrorKind::InvalidInput, false),
+        Code::Unavailable | Code::DeadlineExceeded => (ErrorKind::Unavailable, true),
+        Code::Unimplemented => (ErrorKind::Unsupported, false),
+        _ => (ErrorKind::Unexpected, false),
+    }
+}
+
+fn from_http(status: u16) -> (ErrorKind, bool) {
+    match status {
+        400 => (ErrorKind::InvalidInput, false),
+        401 => (ErrorKind::Unauthenticated, false),
+        403 => (ErrorKind::PermissionDenied, false),
+        404 => (ErrorKind::NotFound, false),
+        409 => (ErrorKind::AlreadyExists, false),
+        412 => (ErrorKind::Conflict, false),
+        429 => (ErrorKind::RateLimited, true),
+        501 => (ErrorKind::Unsupported, false),
+        502..=504 => (ErrorKind::Unavailable, true),
+        _ => (ErrorKind::Unexpected, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use google_cloud_gax::error::rpc::Status;
+
+    fn service(code: Code) -> Error {
+        map_error(GaxError::service(Status::default().set_code(code).set_message("do not parse me")), "get")
+    }
+
+    #[test]
+    fn maps_status_codes() {
+        let cases = [
+            (Code::NotFound, ErrorKind::NotFound, false),
+            (Code::AlreadyExists, ErrorKind::AlreadyExists, false),
+            (Code::FailedPrecondition, ErrorKind::Conflict, false),
+            (Code::ResourceExhausted, ErrorKind::RateLimited, true),
+            (Code::PermissionDenied, ErrorKind::PermissionDenied, false),
+            (Code::Unauthenticated, ErrorKind::Unauthenticated, false),
+            (Code::Unavailable, ErrorKind::Unavailable, true),
+            (Code::InvalidArgument, ErrorKind::InvalidInput, false),
+            (Code::Internal, ErrorKind::Unexpected, false),
+        ];
+        for (code, kind, retryable) in cases {
+            let error = service(code);
+            assert_eq!((error.kind(), error.is_retryable()), (kind, retryable), "{code:?}");
+            assert_eq!(error.backend(), "gcp");
+            assert_eq!(error.operation(), "get");
+        }
+    }
+
+    #[test]
+    fn falls_back_to_http_status() {
+        let http = |s| map_error(GaxError::http(s, Default::default(), bytes::Bytes::from_static(b"{}")), "put");
+        assert_eq!(http(404).kind(), ErrorKind::NotFound);
+        assert_eq!(http(409).kind(), ErrorKind::AlreadyExists);
+        assert_eq!(http(429).kind(), ErrorKind::RateLimited);
+        assert!(http(429).is_retryable());
+        assert_eq!(http(403).kind(), ErrorKind::PermissionDenied);
+        assert_eq!(http(503).kind(), ErrorKind::Unavailable);
+        // What the blackwell REST gateway sends for every failure.
+        assert_eq!(http(500).kind(), ErrorKind::Unexpected);
+    }
+}
