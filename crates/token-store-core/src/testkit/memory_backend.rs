@@ -62,7 +62,16 @@ impl MemoryBackend {
     }
 
     fn append(&self, name: &str, value: &str) -> String {
-        let mut secrets = self.secrets.lock().unwrap();
+        self.append_locked(&mut self.secrets.lock().unwrap(), name, value)
+    }
+
+    /// Append a version while the caller holds the lock (so create and CAS are atomic).
+    fn append_locked(
+        &self,
+        secrets: &mut BTreeMap<String, Vec<Version>>,
+        name: &str,
+        value: &str,
+    ) -> String {
         let versions = secrets.entry(name.to_string()).or_default();
         let number = versions.last().map_or(1, |v| v.number + 1);
         versions.push(Version {
@@ -118,12 +127,13 @@ impl SecretBackend for MemoryBackend {
         Ok(names.iter().map(|name| self.current(name)).collect())
     }
     async fn create(&self, name: &str, value: &str) -> Result<String> {
-        if self.secrets.lock().unwrap().contains_key(name) {
+        let mut secrets = self.secrets.lock().unwrap();
+        if secrets.contains_key(name) {
             return Err(Error::new(ErrorKind::AlreadyExists, "secret exists")
                 .with_backend("memory")
                 .with_operation("create"));
         }
-        Ok(self.append(name, value))
+        Ok(self.append_locked(&mut secrets, name, value))
     }
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         Ok(self.append(name, value))
@@ -151,14 +161,7 @@ impl SecretBackend for MemoryBackend {
                 .with_backend("memory")
                 .with_operation("put_if_current"));
         }
-        let versions = secrets.entry(name.to_string()).or_default();
-        let number = versions.last().map_or(1, |v| v.number + 1);
-        versions.push(Version {
-            number,
-            value: value.to_string(),
-            retired: false,
-        });
-        Ok(self.version_name(number))
+        Ok(self.append_locked(&mut secrets, name, value))
     }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         let since = since.map(|v| self.number_of(v)).transpose()?.unwrap_or(0);
