@@ -192,7 +192,14 @@ impl MySqlStore {
 
     async fn prepare_table(&self) -> Result<()> {
         let map = |e| map_sqlx(e, BACKEND, "open");
-        sqlx::query(sqlx::AssertSqlSafe(self.sql.create_table.clone()))
+        for ddl in [&self.sql.create_table, &self.sql.ids_create] {
+            sqlx::query(sqlx::AssertSqlSafe(ddl.clone()))
+                .execute(&self.pool)
+                .await
+                .map_err(map)?;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_ensure.clone()))
+            .bind(&self.table)
             .execute(&self.pool)
             .await
             .map_err(map)?;
@@ -238,6 +245,11 @@ impl MySqlStore {
         tx: &mut Transaction<'_, MySql>,
         token: &Token,
     ) -> Result<Token, Failure> {
+        let highest: Option<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql.ids_select.clone()))
+                .bind(&self.table)
+                .fetch_optional(&mut **tx)
+                .await?;
         let existing = match &token.id {
             Some(id) => self
                 .rows(&mut **tx, self.sql.select_by_id.clone(), &[id])
@@ -262,10 +274,14 @@ impl MySqlStore {
             let max: Option<u64> = sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql.max_id.clone()))
                 .fetch_one(&mut **tx)
                 .await?;
-            row.id = Some(next_id([max.unwrap_or(0).to_string().as_str()])?);
+            let (max, highest) = (
+                max.unwrap_or(0).to_string(),
+                highest.unwrap_or(0).to_string(),
+            );
+            row.id = Some(next_id([max.as_str(), highest.as_str()])?);
         }
         let cells = cells_from_token(&row)?;
-        let (sql, binds) = match existing {
+        let (sql, binds) = match &existing {
             Some(_) => {
                 let mut binds: Vec<Option<String>> = cells[1..].to_vec();
                 binds.push(cells[0].clone());
@@ -278,6 +294,13 @@ impl MySqlStore {
             query = query.bind(value);
         }
         query.execute(&mut **tx).await?;
+        if existing.is_none() {
+            sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_raise.clone()))
+                .bind(&self.table)
+                .bind(parse_id(row.id.as_deref().unwrap_or_default())? as i64)
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(row)
     }
 }

@@ -40,13 +40,15 @@ pub fn create_table_sql(quoted_table: &str, table_options: &str) -> String {
 }
 
 /// Check a table name: an ASCII letter or `_`, then letters, digits or `_`, at most 64
-/// characters (MySQL's identifier limit). Only such names are ever put into SQL text.
+/// characters (MySQL's identifier limit), and not the id table's name. Only such names are
+/// ever put into SQL text.
 pub fn validate_table_name(name: &str) -> Result<()> {
     let mut bytes = name.bytes();
     let valid_start = bytes
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
-    if valid_start && name.len() <= 64 && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    let valid_rest = name.len() <= 64 && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid_start && valid_rest && !name.eq_ignore_ascii_case(crate::statements::ID_TABLE) {
         Ok(())
     } else {
         Err(Error::new(

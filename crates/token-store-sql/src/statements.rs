@@ -38,23 +38,47 @@ pub(crate) struct Statements {
     pub delete_by_id: String,
     /// Delete every row.
     pub delete_all: String,
+    /// `CREATE TABLE IF NOT EXISTS` of the id high-water table ([`ID_TABLE`]).
+    pub ids_create: String,
+    /// Add this table's high-water row if it is missing (binds: table name).
+    pub ids_ensure: String,
+    /// This table's highest id ever assigned; a locking read on MySQL, which serialises the
+    /// save transactions of one table (binds: table name).
+    pub ids_select: String,
+    /// Raise this table's high-water mark (binds: table name, id).
+    pub ids_raise: String,
 }
+
+/// The table that keeps, per token table, the highest id ever assigned, so an id is never
+/// handed out twice even after the row holding the largest one was deleted. It sits beside
+/// the Zoho table and leaves that table's layout untouched; a Zoho SDK writing the token
+/// table directly does not update it, which is safe because new ids are one more than the
+/// larger of the high-water mark and the largest numeric id in the token table.
+pub const ID_TABLE: &str = "token_store_ids";
 
 impl Statements {
     /// Statements for `table`, which must have passed [`schema::validate_table_name`].
     pub fn new(dialect: Dialect, table: &str) -> Self {
-        let (quoted, table_options, lock, max_id_filter) = match dialect {
+        let (quoted, table_options, lock, max_id_filter, raise) = match dialect {
             Dialect::Sqlite => (
-                format!("\"{table}\""),
+                quote(dialect, table),
                 "",
                 "",
                 "CAST(id AS INTEGER)) FROM {t} WHERE length(id) BETWEEN 1 AND 10 AND id NOT GLOB '*[^0-9]*' AND id NOT LIKE '0%'",
+                format!(
+                    "INSERT INTO \"{ID_TABLE}\" (table_name, highest_id) VALUES (?, ?) \
+                     ON CONFLICT (table_name) DO UPDATE SET highest_id = MAX(highest_id, excluded.highest_id)"
+                ),
             ),
             Dialect::MySql => (
-                format!("`{table}`"),
+                quote(dialect, table),
                 " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
                 " FOR UPDATE",
                 "CAST(id AS UNSIGNED)) FROM {t} WHERE id REGEXP '^[1-9][0-9]{0,9}$'",
+                format!(
+                    "INSERT INTO `{ID_TABLE}` (table_name, highest_id) VALUES (?, ?) \
+                     ON DUPLICATE KEY UPDATE highest_id = GREATEST(highest_id, VALUES(highest_id))"
+                ),
             ),
         };
         let columns = schema::column_list();
@@ -73,6 +97,24 @@ impl Statements {
             insert: format!("INSERT INTO {quoted} ({columns}) VALUES ({placeholders})"),
             delete_by_id: format!("DELETE FROM {quoted} WHERE id = ?"),
             delete_all: format!("DELETE FROM {quoted}"),
+            ids_create: format!(
+                "CREATE TABLE IF NOT EXISTS {q} (table_name varchar(64) NOT NULL, highest_id bigint NOT NULL, \
+                 PRIMARY KEY (table_name)){table_options}",
+                q = quote(dialect, ID_TABLE)
+            ),
+            ids_ensure: match dialect {
+                Dialect::Sqlite => format!(
+                    "INSERT OR IGNORE INTO \"{ID_TABLE}\" (table_name, highest_id) VALUES (?, 0)"
+                ),
+                Dialect::MySql => format!(
+                    "INSERT IGNORE INTO `{ID_TABLE}` (table_name, highest_id) VALUES (?, 0)"
+                ),
+            },
+            ids_select: format!(
+                "SELECT highest_id FROM {} WHERE table_name = ?{lock}",
+                quote(dialect, ID_TABLE)
+            ),
+            ids_raise: raise,
             dialect,
             quoted,
             columns,
@@ -96,6 +138,13 @@ impl Statements {
             "SELECT {} FROM {} WHERE {filter}{lock}",
             self.columns, self.quoted
         )
+    }
+}
+
+fn quote(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("\"{name}\""),
+        Dialect::MySql => format!("`{name}`"),
     }
 }
 
