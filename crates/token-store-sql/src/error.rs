@@ -11,7 +11,7 @@ use token_store_core::{Error, ErrorKind};
 pub(crate) fn map_sqlx(err: sqlx::Error, backend: &'static str, operation: &'static str) -> Error {
     let mapped = match err {
         sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let code = error_code(db.as_ref());
             let kind = database_kind(backend, &code, db.kind());
             let mut mapped = Error::new(kind, format!("database error {code}"));
             if backend == "sqlite" {
@@ -51,6 +51,16 @@ pub(crate) fn map_sqlx(err: sqlx::Error, backend: &'static str, operation: &'sta
         other => Error::new(ErrorKind::Unexpected, "database driver error").with_source(other),
     };
     mapped.with_backend(backend).with_operation(operation)
+}
+
+/// The error's code: the MySQL error number (not the SQLSTATE, which lumps errors together),
+/// or the SQLite extended result code.
+fn error_code(db: &dyn sqlx::error::DatabaseError) -> String {
+    #[cfg(feature = "mysql")]
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return mysql.number().to_string();
+    }
+    db.code().map(|c| c.into_owned()).unwrap_or_default()
 }
 
 fn database_kind(backend: &str, code: &str, kind: sqlx::error::ErrorKind) -> ErrorKind {
