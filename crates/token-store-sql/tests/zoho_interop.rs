@@ -223,14 +223,9 @@ async fn rows_written_by_mysqlstore_are_found_by_the_zoho_dbstore() {
     let mut rotated = zoho_row(1);
     rotated.refresh_token = Some("1000.py.refresh.1.rotated".into());
     rotated.access_token = Some("1000.py.access.1.new".into());
-    let one = store
-        .save_token(&rotated)
-        .await
-        .map(|t| {
-            assert_eq!(t.id, one.id, "the same row");
-            t
-        })
-        .unwrap();
+    let updated = store.save_token(&rotated).await.unwrap();
+    assert_eq!(updated.id, one.id, "the same row");
+    let one = updated;
 
     let sdk = DbStore::new(&table);
     let creds = |t: Token| Token {
