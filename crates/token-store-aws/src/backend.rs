@@ -1,0 +1,448 @@
+//! `AwsBackend`: the [`SecretBackend`] primitive on `aws-sdk-secretsmanager`.
+//!
+//! | primitive | Secrets Manager calls |
+//! | --- | --- |
+//! | `get` | `GetSecretValue` (AWSCURRENT) |
+//! | `get_many` | `BatchGetSecretValue` with up to 20 ids |
+//! | `create` | `CreateSecret` (with the ownership tags and KMS key) |
+//! | `put` | `PutSecretValue`; on not-found `CreateSecret`; on a lost create race `PutSecretValue` again |
+//! | `put_if_current(expected)` | `PutSecretValue` under the `TOKEN_STORE_PENDING` label, then `UpdateSecretVersionStage(AWSCURRENT, MoveToVersionId = new, RemoveFromVersionId = expected)`; `expected = None`: `CreateSecret` |
+//! | `delete` | `DeleteSecret` (force, or with the configured recovery window) |
+//! | `list` | `ListSecrets` with a `name` prefix filter, every page |
+//!
+//! The compare-and-swap: `UpdateSecretVersionStage` fails when `AWSCURRENT` is no longer on
+//! `RemoveFromVersionId`, so of two writers that read the same version only one moves the
+//! label; the other gets a conflict, and the engine re-reads and retries. A losing version
+//! keeps only the pending label (or none) and is never current; AWS prunes unlabelled
+//! versions by itself.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use token_store_core::{
+    BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
+};
+
+use crate::calls::CallCounter;
+use crate::error::{BACKEND, Call, classify, map_sdk_error};
+use crate::names::Names;
+
+/// Largest secret value AWS accepts (`SecretString` length 1..65,536).
+pub const MAX_VALUE_BYTES: usize = 65_536;
+/// Ids per `BatchGetSecretValue` call.
+pub const BATCH_SIZE: usize = 20;
+/// Staging label of an index version written but not yet made current.
+pub const PENDING_LABEL: &str = "TOKEN_STORE_PENDING";
+const CURRENT_LABEL: &str = "AWSCURRENT";
+
+/// What `delete` does with a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// `ForceDeleteWithoutRecovery`: gone at once, the name can be created again (after AWS's
+    /// asynchronous clean-up, which creates wait out with backoff). The default.
+    Force,
+    /// `RecoveryWindowInDays` (7..=30): recoverable with `RestoreSecret` until the window ends.
+    /// Writing a token whose secret is in its window restores it first.
+    RecoveryWindow(u8),
+}
+
+/// A [`SecretBackend`] over one Secrets Manager namespace (a name prefix).
+#[derive(Clone)]
+pub struct AwsBackend {
+    pub(crate) client: Client,
+    pub(crate) names: Names,
+    pub(crate) tags: Vec<Tag>,
+    pub(crate) kms_key_id: Option<String>,
+    pub(crate) deletion: Deletion,
+    pub(crate) counter: CallCounter,
+}
+
+impl std::fmt::Debug for AwsBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsBackend")
+            .field("prefix", &self.names.prefix())
+            .field("tags", &self.tags.len())
+            .field("kms_key_id", &self.kms_key_id.is_some())
+            .field("deletion", &self.deletion)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a secret holds: a role tag value for operators.
+fn role(relative: &str) -> &'static str {
+    if relative == token_store_core::INDEX_NAME {
+        "index"
+    } else {
+        "token"
+    }
+}
+
+fn check_value(value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid_input("a secret value cannot be empty").with_backend(BACKEND));
+    }
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the value is {} bytes; Secrets Manager holds at most {MAX_VALUE_BYTES}",
+                value.len()
+            ),
+        )
+        .with_backend(BACKEND));
+    }
+    Ok(())
+}
+
+fn versioned(call: Call, value: Option<&str>, version: Option<&str>) -> Result<Versioned> {
+    match (value, version) {
+        (Some(value), Some(version)) => Ok(Versioned {
+            value: value.to_string(),
+            version: version.to_string(),
+        }),
+        (None, _) => Err(Error::corrupt("the secret holds binary data, not text")
+            .with_backend(BACKEND)
+            .with_operation(call.name())),
+        (_, None) => Err(Error::new(ErrorKind::Unexpected, "the response has no version id")
+            .with_backend(BACKEND)
+            .with_operation(call.name())),
+    }
+}
+
+fn no_version(call: Call) -> Error {
+    Error::new(ErrorKind::Unexpected, "the response has no version id")
+        .with_backend(BACKEND)
+        .with_operation(call.name())
+}
+
+/// Backoff while AWS finishes an asynchronous force delete of a name being created again.
+const RECREATE_ATTEMPTS: u32 = 6;
+
+impl AwsBackend {
+    /// Requests sent to Secrets Manager through this backend's client, per operation.
+    pub fn calls(&self) -> &CallCounter {
+        &self.counter
+    }
+
+    /// The SDK client (with the call-counting interceptor).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The full secret name of a relative name (`index`, `token-42`).
+    pub fn secret_name(&self, relative: &str) -> Result<String> {
+        self.names.full(relative)
+    }
+
+    fn tags_for(&self, relative: &str) -> Vec<Tag> {
+        let mut tags = self.tags.clone();
+        tags.push(
+            Tag::builder()
+                .key("token-store:role")
+                .value(role(relative))
+                .build(),
+        );
+        tags
+    }
+
+    /// `CreateSecret` with the ownership tags, description and KMS key.
+    async fn create_secret(&self, relative: &str, full: &str, value: &str) -> Result<String> {
+        let out = self
+            .client
+            .create_secret()
+            .name(full)
+            .secret_string(value)
+            .description(format!("token-store {} secret", role(relative)))
+            .set_kms_key_id(self.kms_key_id.clone())
+            .set_tags(Some(self.tags_for(relative)))
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(Call::CreateSecret, e))?;
+        out.version_id.ok_or_else(|| no_version(Call::CreateSecret))
+    }
+
+    /// `CreateSecret`, waiting out AWS's asynchronous clean-up of a force-deleted name.
+    async fn create_waiting(&self, relative: &str, full: &str, value: &str) -> Result<String> {
+        let mut backoff = Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            match self.create_secret(relative, full, value).await {
+                Err(e)
+                    if e.kind() == ErrorKind::Conflict
+                        && self.deletion == Deletion::Force
+                        && attempt + 1 < RECREATE_ATTEMPTS =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                Err(e) if e.kind() == ErrorKind::Conflict => {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "the secret name is scheduled for deletion; it can be created again once \
+                         the deletion completes (or after RestoreSecret)",
+                    )
+                    .with_backend(BACKEND)
+                    .with_operation(Call::CreateSecret.name())
+                    .with_retryable(self.deletion == Deletion::Force)
+                    .with_source(e));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn put_value(&self, full: &str, value: &str, stages: Option<Vec<String>>) -> Result<String> {
+        let call = Call::PutSecretValue;
+        let out = self
+            .client
+            .put_secret_value()
+            .secret_id(full)
+            .secret_string(value)
+            .set_version_stages(stages)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(call, e))?;
+        out.version_id.ok_or_else(|| no_version(call))
+    }
+
+    async fn restore(&self, full: &str) -> Result<()> {
+        self.client
+            .restore_secret()
+            .secret_id(full)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(Call::RestoreSecret, e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretBackend for AwsBackend {
+    fn kind(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn limits(&self) -> BackendLimits {
+        BackendLimits {
+            max_value_bytes: MAX_VALUE_BYTES,
+            batch_size: BATCH_SIZE,
+        }
+    }
+
+    fn index_protocol(&self) -> IndexProtocol {
+        IndexProtocol::CompareAndSwap
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<Versioned>> {
+        let full = self.names.full(name)?;
+        let call = Call::GetSecretValue;
+        match self.client.get_secret_value().secret_id(full).send().await {
+            Ok(out) => versioned(call, out.secret_string(), out.version_id()).map(Some),
+            Err(e) => {
+                let e = map_sdk_error(call, e);
+                match e.kind() {
+                    // Missing, or scheduled for deletion: either way it does not exist now.
+                    ErrorKind::NotFound | ErrorKind::Conflict => Ok(None),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        if names.len() > BATCH_SIZE {
+            return Err(Error::invalid_input(format!(
+                "{} names in one batch; at most {BATCH_SIZE}",
+                names.len()
+            ))
+            .with_backend(BACKEND));
+        }
+        let full: Vec<String> = names
+            .iter()
+            .map(|n| self.names.full(n))
+            .collect::<Result<_>>()?;
+        let call = Call::BatchGetSecretValue;
+        let mut found: HashMap<String, Versioned> = HashMap::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(full.clone()))
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(call, e))?;
+            for entry in out.secret_values() {
+                let Some(name) = entry.name() else { continue };
+                found.insert(
+                    name.to_string(),
+                    versioned(call, entry.secret_string(), entry.version_id())?,
+                );
+            }
+            for failure in out.errors() {
+                let (kind, message) = classify(call, failure.error_code(), None);
+                if !matches!(kind, ErrorKind::NotFound | ErrorKind::Conflict) {
+                    return Err(Error::new(kind, message)
+                        .with_backend(BACKEND)
+                        .with_operation(call.name()));
+                }
+            }
+            match out.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => break,
+            }
+        }
+        Ok(full.iter().map(|name| found.remove(name)).collect())
+    }
+
+    async fn create(&self, name: &str, value: &str) -> Result<String> {
+        check_value(value)?;
+        let full = self.names.full(name)?;
+        self.create_waiting(name, &full, value).await
+    }
+
+    async fn put(&self, name: &str, value: &str) -> Result<String> {
+        check_value(value)?;
+        let full = self.names.full(name)?;
+        let mut restored = false;
+        loop {
+            let err = match self.put_value(&full, value, None).await {
+                Ok(version) => return Ok(version),
+                Err(e) => e,
+            };
+            match err.kind() {
+                ErrorKind::NotFound => match self.create_waiting(name, &full, value).await {
+                    // Another writer created it in between: write over it as a put does.
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                    other => return other,
+                },
+                ErrorKind::Conflict if self.deletion != Deletion::Force && !restored => {
+                    // Scheduled for deletion within its recovery window: restore, then write.
+                    self.restore(&full).await?;
+                    restored = true;
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String> {
+        check_value(value)?;
+        let full = self.names.full(name)?;
+        let conflict = |e: Error| match e.kind() {
+            ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::Conflict => Error::new(
+                ErrorKind::Conflict,
+                "another writer changed the secret since it was read",
+            )
+            .with_backend(BACKEND)
+            .with_operation(e.operation())
+            .with_source(e),
+            _ => e,
+        };
+        let Some(expected) = expected else {
+            return self.create_secret(name, &full, value).await.map_err(conflict);
+        };
+        let version = self
+            .put_value(&full, value, Some(vec![PENDING_LABEL.to_string()]))
+            .await
+            .map_err(conflict)?;
+        self.client
+            .update_secret_version_stage()
+            .secret_id(&full)
+            .version_stage(CURRENT_LABEL)
+            .move_to_version_id(&version)
+            .remove_from_version_id(expected)
+            .send()
+            .await
+            .map_err(|e| conflict(map_sdk_error(Call::UpdateSecretVersionStage, e)))?;
+        Ok(version)
+    }
+
+    async fn versions_after(&self, _name: &str, _since: Option<&str>) -> Result<Vec<Versioned>> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "Secrets Manager uses the compare-and-swap index protocol, not the merge log",
+        )
+        .with_backend(BACKEND)
+        .with_operation("versions_after"))
+    }
+
+    fn is_next_version(&self, _base: &str, _version: &str) -> Option<bool> {
+        None
+    }
+
+    async fn retire_versions_before(&self, _name: &str, _keep_from: &str) -> Result<()> {
+        // AWS removes unlabelled versions by itself (beyond ~100 versions, older than 24 h).
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        let full = self.names.full(name)?;
+        let request = self.client.delete_secret().secret_id(full);
+        let request = match self.deletion {
+            Deletion::Force => request.force_delete_without_recovery(true),
+            Deletion::RecoveryWindow(days) => request.recovery_window_in_days(i64::from(days)),
+        };
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = map_sdk_error(Call::DeleteSecret, e);
+                match e.kind() {
+                    // Missing, or already scheduled for deletion.
+                    ErrorKind::NotFound | ErrorKind::Conflict => Ok(()),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let full_prefix = format!("{}{}", self.names.prefix(), prefix.replace('-', "/"));
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(&full_prefix)
+            .build();
+        let mut names = BTreeSet::new();
+        let mut next_token = None;
+        loop {
+            let out = self
+                .client
+                .list_secrets()
+                .filters(filter.clone())
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| map_sdk_error(Call::ListSecrets, e))?;
+            for secret in out.secret_list() {
+                if secret.deleted_date().is_some() {
+                    continue;
+                }
+                // The service filter is a prefix match; check exactly anyway.
+                if let Some(relative) = secret.name().and_then(|n| self.names.relative(n))
+                    && relative.starts_with(prefix)
+                {
+                    names.insert(relative);
+                }
+            }
+            match out.next_token {
+                Some(token) if !token.is_empty() => next_token = Some(token),
+                _ => break,
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+}

@@ -1,0 +1,276 @@
+//! `AwsSecretsManagerStoreBuilder`: prefix, region, endpoint, client, KMS key, tags, deletion;
+//! plus the settings read by `from_env` and `from_url`.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::Region;
+use aws_sdk_secretsmanager::types::Tag;
+use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
+
+use crate::backend::{AwsBackend, Deletion};
+use crate::calls::{CallCounter, CountingInterceptor};
+use crate::error::BACKEND;
+use crate::names::{DEFAULT_PREFIX, Names};
+use crate::store::AwsSecretsManagerStore;
+
+/// URL scheme of [`AwsSecretsManagerStoreBuilder::from_url`].
+pub const URL_SCHEME: &str = "aws-secretsmanager";
+/// Environment variable holding the secret name prefix for `from_env`.
+pub const PREFIX_ENV: &str = "TOKEN_STORE_AWS_PREFIX";
+/// Tag key marking every secret this library creates; the value is `token-store`.
+pub const OWNER_TAG: &str = "token-store:owner";
+/// Tag key holding the prefix (namespace) a secret belongs to.
+pub const PREFIX_TAG: &str = "token-store:prefix";
+
+/// Builds an [`AwsSecretsManagerStore`] (or just its [`AwsBackend`]).
+///
+/// Without an injected [`client`](Self::client) the SDK configuration is loaded from the
+/// standard AWS chain (environment, profile files, container/instance credentials), which
+/// also honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_SECRETS_MANAGER`; `region` and
+/// `endpoint_url` set here override it.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSecretsManagerStoreBuilder {
+    prefix: Option<String>,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    client: Option<Client>,
+    kms_key_id: Option<String>,
+    tags: Vec<(String, String)>,
+    deletion: Option<Deletion>,
+    engine_options: Option<EngineOptions>,
+}
+
+fn config_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::ConfigInvalid, message).with_backend(BACKEND)
+}
+
+impl AwsSecretsManagerStoreBuilder {
+    /// Secret name prefix (namespace), default `token-store/`. AWS name characters only
+    /// (`A-Za-z0-9/_+=.@-`), at most 232 characters. End it with `/` to read well.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// AWS region, e.g. `eu-central-1`.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Service endpoint, e.g. `http://127.0.0.1:4566` for LocalStack.
+    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// Use this SDK client (its configuration is kept; a call-counting interceptor is added,
+    /// and `region`/`endpoint_url` set here override its own).
+    pub fn client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// KMS key (id, ARN or alias) new secrets are encrypted with; default: the account's
+    /// `aws/secretsmanager` key.
+    pub fn kms_key_id(mut self, key: impl Into<String>) -> Self {
+        self.kms_key_id = Some(key.into());
+        self
+    }
+
+    /// An extra tag put on every secret created (besides the ownership tags).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Delete with a recovery window of `days` (7..=30) instead of force deletion.
+    pub fn recovery_window_days(mut self, days: u8) -> Self {
+        self.deletion = Some(Deletion::RecoveryWindow(days));
+        self
+    }
+
+    /// Delete without recovery (the default): the name is free again right away.
+    pub fn force_delete(mut self) -> Self {
+        self.deletion = Some(Deletion::Force);
+        self
+    }
+
+    /// Retry tuning of the index engine.
+    pub fn engine_options(mut self, options: EngineOptions) -> Self {
+        self.engine_options = Some(options);
+        self
+    }
+
+    /// Settings from the environment: the standard AWS chain plus [`PREFIX_ENV`].
+    pub fn from_env() -> Self {
+        let mut builder = Self::default();
+        if let Ok(prefix) = std::env::var(PREFIX_ENV)
+            && !prefix.is_empty()
+        {
+            builder.prefix = Some(prefix);
+        }
+        builder
+    }
+
+    /// Settings from `aws-secretsmanager://<prefix>?region=..&endpoint=..&kms_key_id=..&recovery_window_days=..`
+    /// (every part optional; the prefix is everything between `//` and `?`, `/` included).
+    pub fn from_url(url: &str) -> Result<Self> {
+        let rest = url
+            .strip_prefix(URL_SCHEME)
+            .and_then(|r| r.strip_prefix("://"))
+            .ok_or_else(|| config_error(format!("the URL must start with {URL_SCHEME}://")))?;
+        let (prefix, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut builder = Self::default();
+        if !prefix.is_empty() {
+            builder.prefix = Some(prefix.to_string());
+        }
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            builder = match key.as_ref() {
+                "region" => builder.region(value),
+                "endpoint" | "endpoint_url" => builder.endpoint_url(value),
+                "kms_key_id" => builder.kms_key_id(value),
+                "recovery_window_days" => builder.recovery_window_days(value.parse().map_err(|_| {
+                    config_error("recovery_window_days must be a number of days (7..=30)")
+                })?),
+                "force_delete" if value == "true" => builder.force_delete(),
+                other => return Err(config_error(format!("unknown URL parameter {other:?}"))),
+            };
+        }
+        Ok(builder)
+    }
+
+    fn validate(&self) -> Result<(Names, Deletion, Vec<Tag>)> {
+        let prefix = self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX);
+        let names = Names::new(prefix).map_err(|e| config_error(e.message().to_string()))?;
+        let deletion = self.deletion.unwrap_or(Deletion::Force);
+        if let Deletion::RecoveryWindow(days) = deletion
+            && !(7..=30).contains(&days)
+        {
+            return Err(config_error("the recovery window must be 7 to 30 days"));
+        }
+        let mut tags = vec![
+            Tag::builder().key(OWNER_TAG).value("token-store").build(),
+            Tag::builder().key(PREFIX_TAG).value(prefix).build(),
+        ];
+        for (key, value) in &self.tags {
+            if key.is_empty() || key.len() > 127 || value.len() > 255 || key.starts_with("aws:") {
+                return Err(config_error(format!(
+                    "tag {key:?}: keys are 1..127 characters, not starting with aws:, values at most 255"
+                )));
+            }
+            tags.push(Tag::builder().key(key).value(value).build());
+        }
+        if tags.len() > 49 {
+            return Err(config_error("too many tags (AWS allows 50 per secret, 3 are ours)"));
+        }
+        Ok((names, deletion, tags))
+    }
+
+    /// The backend alone (for use under your own engine or tests).
+    pub async fn build_backend(self) -> Result<AwsBackend> {
+        let (names, deletion, tags) = self.validate()?;
+        let base = match self.client {
+            Some(client) => client.config().to_builder(),
+            None => {
+                let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+                aws_sdk_secretsmanager::config::Builder::from(&shared)
+            }
+        };
+        let counter = CallCounter::default();
+        let mut config = base.interceptor(CountingInterceptor(counter.clone()));
+        if let Some(region) = self.region {
+            config = config.region(Region::new(region));
+        }
+        if let Some(endpoint) = self.endpoint_url {
+            config = config.endpoint_url(endpoint);
+        }
+        let config = config.build();
+        if config.region().is_none() {
+            return Err(config_error(
+                "no AWS region: set AWS_REGION, a profile region, `region(..)` or ?region= in the URL",
+            ));
+        }
+        let client = Client::from_conf(config);
+        Ok(AwsBackend {
+            client,
+            names,
+            tags,
+            kms_key_id: self.kms_key_id,
+            deletion,
+            counter,
+        })
+    }
+
+    /// The store.
+    pub async fn build(mut self) -> Result<AwsSecretsManagerStore> {
+        let options = self.engine_options.take().unwrap_or_default();
+        let backend = Arc::new(self.build_backend().await?);
+        let engine = SecretIndexStore::with_options(backend.clone(), options);
+        Ok(AwsSecretsManagerStore::new(engine, backend))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parts_are_read() {
+        let b = AwsSecretsManagerStoreBuilder::from_url(
+            "aws-secretsmanager://apps/crm/?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A4566&recovery_window_days=7",
+        )
+        .unwrap();
+        assert_eq!(b.prefix.as_deref(), Some("apps/crm/"));
+        assert_eq!(b.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(b.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(b.deletion, Some(Deletion::RecoveryWindow(7)));
+        let plain = AwsSecretsManagerStoreBuilder::from_url("aws-secretsmanager://").unwrap();
+        assert_eq!(plain.prefix, None);
+    }
+
+    #[test]
+    fn bad_urls_and_settings_are_config_errors() {
+        for url in [
+            "s3://x",
+            "aws-secretsmanager://p/?colour=blue",
+            "aws-secretsmanager://p/?recovery_window_days=week",
+        ] {
+            let err = AwsSecretsManagerStoreBuilder::from_url(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{url}");
+        }
+        let bad_prefix = AwsSecretsManagerStoreBuilder::default().prefix("has space");
+        assert_eq!(bad_prefix.validate().unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        let bad_window = AwsSecretsManagerStoreBuilder::default().recovery_window_days(3);
+        assert_eq!(bad_window.validate().unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        let bad_tag = AwsSecretsManagerStoreBuilder::default().tag("aws:x", "y");
+        assert_eq!(bad_tag.validate().unwrap_err().kind(), ErrorKind::ConfigInvalid);
+    }
+
+    #[tokio::test]
+    async fn injected_client_gets_region_and_endpoint() {
+        let client = Client::from_conf(
+            aws_sdk_secretsmanager::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .build(),
+        );
+        let err = AwsSecretsManagerStoreBuilder::default()
+            .client(client.clone())
+            .build_backend()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "no region");
+        let backend = AwsSecretsManagerStoreBuilder::default()
+            .client(client)
+            .region("us-east-1")
+            .endpoint_url("http://127.0.0.1:1")
+            .prefix("apps/x/")
+            .build_backend()
+            .await
+            .unwrap();
+        assert_eq!(backend.secret_name("token-7").unwrap(), "apps/x/token/7");
+        assert_eq!(backend.client().config().region().map(|r| r.as_ref()), Some("us-east-1"));
+    }
+}

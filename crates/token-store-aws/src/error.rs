@@ -1,0 +1,145 @@
+//! The one place where AWS errors become [`token_store_core::Error`]s: by the error code the
+//! service returns (the typed error's code) and the HTTP status, never by message text.
+
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use token_store_core::{Error, ErrorKind};
+
+/// Backend name in errors.
+pub(crate) const BACKEND: &str = "aws";
+
+/// The Secrets Manager call that failed; some codes mean different things per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    GetSecretValue,
+    BatchGetSecretValue,
+    CreateSecret,
+    PutSecretValue,
+    UpdateSecretVersionStage,
+    DeleteSecret,
+    ListSecrets,
+    RestoreSecret,
+}
+
+impl Call {
+    /// The operation name attached to errors.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::GetSecretValue => "GetSecretValue",
+            Self::BatchGetSecretValue => "BatchGetSecretValue",
+            Self::CreateSecret => "CreateSecret",
+            Self::PutSecretValue => "PutSecretValue",
+            Self::UpdateSecretVersionStage => "UpdateSecretVersionStage",
+            Self::DeleteSecret => "DeleteSecret",
+            Self::ListSecrets => "ListSecrets",
+            Self::RestoreSecret => "RestoreSecret",
+        }
+    }
+}
+
+/// Kind and a value-free message for a service error `code` / HTTP `status` of `call`.
+pub(crate) fn classify(call: Call, code: Option<&str>, status: Option<u16>) -> (ErrorKind, &'static str) {
+    use ErrorKind::*;
+    match code.unwrap_or("") {
+        "ResourceNotFoundException" => (NotFound, "the secret does not exist"),
+        "ResourceExistsException" => (AlreadyExists, "a secret with this name already exists"),
+        // The only documented cause for these calls: the secret is scheduled for deletion.
+        "InvalidRequestException" => (
+            Conflict,
+            "the secret is not in a state that allows this (for example it is scheduled for deletion)",
+        ),
+        // UpdateSecretVersionStage: AWSCURRENT is no longer on RemoveFromVersionId (someone
+        // committed first) or the pending version was pruned: the compare-and-swap lost.
+        "InvalidParameterException" if call == Call::UpdateSecretVersionStage => {
+            (Conflict, "the index changed since it was read")
+        }
+        "InvalidParameterException" | "ValidationException" | "MalformedPolicyDocumentException" => {
+            (InvalidInput, "the service rejected a parameter")
+        }
+        "PreconditionNotMetException" => (InvalidInput, "a precondition of the request was not met"),
+        "LimitExceededException" => (RateLimited, "a Secrets Manager quota was exceeded"),
+        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+            (RateLimited, "the request was throttled")
+        }
+        "AccessDeniedException" | "AccessDenied" => (PermissionDenied, "access denied"),
+        "UnrecognizedClientException" | "InvalidClientTokenId" | "InvalidSignatureException"
+        | "SignatureDoesNotMatch" | "ExpiredTokenException" | "MissingAuthenticationToken"
+        | "IncompleteSignature" => (Unauthenticated, "the credentials were not accepted"),
+        "DecryptionFailure" | "EncryptionFailure" => (PermissionDenied, "KMS could not encrypt or decrypt the secret"),
+        "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
+            (Unavailable, "Secrets Manager had an internal error")
+        }
+        _ => match status {
+            Some(404) => (NotFound, "not found"),
+            Some(401) => (Unauthenticated, "unauthenticated"),
+            Some(403) => (PermissionDenied, "access denied"),
+            Some(429) => (RateLimited, "the request was throttled"),
+            Some(500..=599) => (Unavailable, "Secrets Manager is unavailable"),
+            _ => (Unexpected, "unexpected error from Secrets Manager"),
+        },
+    }
+}
+
+/// Map an SDK error of `call`.
+pub(crate) fn map_sdk_error<E>(call: Call, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (kind, message) = match &err {
+        SdkError::ServiceError(ctx) => {
+            classify(call, ctx.err().code(), Some(ctx.raw().status().as_u16()))
+        }
+        SdkError::TimeoutError(_) => (ErrorKind::Unavailable, "the request timed out"),
+        SdkError::DispatchFailure(_) => (ErrorKind::Unavailable, "the request could not be sent"),
+        SdkError::ResponseError(_) => (ErrorKind::Unavailable, "the response could not be read"),
+        SdkError::ConstructionFailure(_) => {
+            (ErrorKind::ConfigInvalid, "the request could not be built (check region and credentials)")
+        }
+        _ => (ErrorKind::Unexpected, "unexpected SDK error"),
+    };
+    Error::new(kind, message)
+        .with_backend(BACKEND)
+        .with_operation(call.name())
+        .with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_kinds() {
+        let cases = [
+            (Call::GetSecretValue, "ResourceNotFoundException", ErrorKind::NotFound),
+            (Call::CreateSecret, "ResourceExistsException", ErrorKind::AlreadyExists),
+            (Call::CreateSecret, "InvalidRequestException", ErrorKind::Conflict),
+            (Call::UpdateSecretVersionStage, "InvalidParameterException", ErrorKind::Conflict),
+            (Call::PutSecretValue, "InvalidParameterException", ErrorKind::InvalidInput),
+            (Call::GetSecretValue, "ThrottlingException", ErrorKind::RateLimited),
+            (Call::PutSecretValue, "LimitExceededException", ErrorKind::RateLimited),
+            (Call::GetSecretValue, "AccessDeniedException", ErrorKind::PermissionDenied),
+            (Call::ListSecrets, "UnrecognizedClientException", ErrorKind::Unauthenticated),
+            (Call::GetSecretValue, "InternalServiceError", ErrorKind::Unavailable),
+        ];
+        for (call, code, kind) in cases {
+            assert_eq!(classify(call, Some(code), Some(400)).0, kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_to_status() {
+        assert_eq!(classify(Call::GetSecretValue, None, Some(503)).0, ErrorKind::Unavailable);
+        assert_eq!(classify(Call::GetSecretValue, Some("Odd"), Some(429)).0, ErrorKind::RateLimited);
+        assert_eq!(classify(Call::GetSecretValue, Some("Odd"), Some(400)).0, ErrorKind::Unexpected);
+    }
+
+    #[test]
+    fn throttling_is_retryable_and_denial_is_not() {
+        let retryable = |code| {
+            let (kind, msg) = classify(Call::GetSecretValue, Some(code), Some(400));
+            Error::new(kind, msg).is_retryable()
+        };
+        assert!(retryable("ThrottlingException"));
+        assert!(!retryable("AccessDeniedException"));
+    }
+}
