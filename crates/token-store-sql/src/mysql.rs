@@ -261,7 +261,7 @@ impl MySqlStore {
                 if keys.is_empty() {
                     None
                 } else {
-                    let values: Vec<&str> = keys.iter().map(|k| k.value()).collect();
+                    let values = self.sql.key_values(&keys);
                     let candidates = self
                         .rows(&mut **tx, self.sql.select_by_keys(&keys, true), &values)
                         .await?;
@@ -352,7 +352,7 @@ impl TokenStore for MySqlStore {
             return Ok(None);
         }
         let sql = self.sql.select_by_keys(&keys, false);
-        let values: Vec<&str> = keys.iter().map(|k| k.value()).collect();
+        let values = self.sql.key_values(&keys);
         let candidates = self
             .rows(&self.pool, sql, &values)
             .await

@@ -29,13 +29,18 @@ pub fn column_list() -> String {
     COLUMNS.join(", ")
 }
 
-/// The Zoho DDL (`varchar` columns, `id` primary key); `quoted_table` is already quoted.
-pub fn create_table_sql(quoted_table: &str, table_options: &str) -> String {
+/// The columns lookups filter on; a table this crate creates gets an index on each (the
+/// Zoho DDL has none, so every lookup there is a full scan).
+pub const KEY_COLUMNS: [&str; 4] = ["user_name", "access_token", "refresh_token", "grant_token"];
+
+/// The Zoho DDL (`varchar` columns, `id` primary key); `quoted_table` is already quoted and
+/// `extra` is appended inside the parentheses (e.g. MySQL `KEY` clauses).
+pub fn create_table_sql(quoted_table: &str, extra: &str, table_options: &str) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {quoted_table} (id varchar(10) NOT NULL, user_name varchar(255), \
          client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), \
          access_token varchar(255), grant_token varchar(255), expiry_time varchar(20), \
-         redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id)){table_options}"
+         redirect_url varchar(255), api_domain varchar(255), PRIMARY KEY (id){extra}){table_options}"
     )
 }
 

@@ -201,26 +201,40 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Create the table (with indexes on the lookup columns) when it is missing, the id table,
+    /// and check the columns. An existing table is never altered.
     async fn prepare_table(&self) -> Result<()> {
         let map = |e| map_sqlx(e, BACKEND, "open");
-        for ddl in [&self.sql.create_table, &self.sql.ids_create] {
-            sqlx::query(sqlx::AssertSqlSafe(ddl.clone()))
-                .execute(&self.pool)
-                .await
-                .map_err(map)?;
+        if self.columns().await?.is_empty() {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
+            for ddl in std::iter::once(&self.sql.create_table).chain(&self.sql.create_indexes) {
+                sqlx::query(sqlx::AssertSqlSafe(ddl.clone()))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map)?;
+            }
+            tx.commit().await.map_err(map)?;
         }
+        sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_create.clone()))
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_ensure.clone()))
             .bind(&self.table)
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        let columns: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-                .bind(&self.table)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map)?;
-        schema::check_columns(&columns).map_err(|e| e.with_backend(BACKEND).with_operation("open"))
+        schema::check_columns(&self.columns().await?)
+            .map_err(|e| e.with_backend(BACKEND).with_operation("open"))
+    }
+
+    /// The table's column names in order; empty when the table does not exist.
+    async fn columns(&self) -> Result<Vec<String>> {
+        sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+            .bind(&self.table)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| map_sqlx(e, BACKEND, "open"))
     }
 
     async fn rows<'e, E>(
@@ -263,7 +277,7 @@ impl SqliteStore {
                 if keys.is_empty() {
                     None
                 } else {
-                    let values: Vec<&str> = keys.iter().map(|k| k.value()).collect();
+                    let values = self.sql.key_values(&keys);
                     let candidates = self
                         .rows(&mut **tx, self.sql.select_by_keys(&keys, true), &values)
                         .await?;
@@ -343,7 +357,7 @@ impl TokenStore for SqliteStore {
             return Ok(None);
         }
         let sql = self.sql.select_by_keys(&keys, false);
-        let values: Vec<&str> = keys.iter().map(|k| k.value()).collect();
+        let values = self.sql.key_values(&keys);
         let candidates = self
             .rows(&self.pool, sql, &values)
             .await

@@ -3,7 +3,7 @@
 
 use token_store_core::lookup::LookupKey;
 
-use crate::schema::{self, COLUMNS};
+use crate::schema::{self, COLUMNS, KEY_COLUMNS};
 
 /// What differs between the SQL dialects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,9 @@ pub(crate) struct Statements {
     columns: String,
     /// `CREATE TABLE IF NOT EXISTS` with the Zoho layout.
     pub create_table: String,
+    /// Indexes on the lookup columns, for a table this store has just created (SQLite; on
+    /// MySQL they are part of `create_table`).
+    pub create_indexes: Vec<String>,
     /// One row by id.
     pub select_by_id: String,
     /// Every row.
@@ -89,7 +92,28 @@ impl Statements {
             .join(", ");
         let placeholders = vec!["?"; COLUMNS.len()].join(", ");
         Self {
-            create_table: schema::create_table_sql(&quoted, table_options),
+            create_table: match dialect {
+                Dialect::Sqlite => schema::create_table_sql(&quoted, "", table_options),
+                Dialect::MySql => {
+                    let keys: String = KEY_COLUMNS
+                        .iter()
+                        .map(|c| format!(", KEY idx_{c} ({c})"))
+                        .collect();
+                    schema::create_table_sql(&quoted, &keys, table_options)
+                }
+            },
+            create_indexes: match dialect {
+                Dialect::Sqlite => KEY_COLUMNS
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "CREATE INDEX IF NOT EXISTS {} ON {quoted} ({c})",
+                            quote(dialect, &format!("{table}__{c}"))
+                        )
+                    })
+                    .collect(),
+                Dialect::MySql => Vec::new(),
+            },
             select_by_id: format!("SELECT {columns} FROM {quoted} WHERE id = ?{lock}"),
             select_all: format!("SELECT {columns} FROM {quoted}"),
             max_id: format!("SELECT MAX({}{lock}", max_id_filter.replace("{t}", &quoted)),
@@ -122,11 +146,15 @@ impl Statements {
     }
 
     /// Rows whose column equals any of `keys` (the candidates; the caller picks by the lookup
-    /// rules). `locking` adds `FOR UPDATE` on MySQL.
+    /// rules). `locking` adds `FOR UPDATE` on MySQL. Bind [`key_values`](Self::key_values).
+    ///
+    /// MySQL compares with the column's collation, usually case- and trailing-space-insensitive,
+    /// so each key is `col = ? AND BINARY col = ?`: the first can use an index, the second
+    /// makes the match exact.
     pub fn select_by_keys(&self, keys: &[LookupKey<'_>], locking: bool) -> String {
         let compare = |key: &LookupKey<'_>| match self.dialect {
             Dialect::Sqlite => format!("{} = ?", key.field()),
-            Dialect::MySql => format!("BINARY {} = ?", key.field()),
+            Dialect::MySql => format!("({0} = ? AND BINARY {0} = ?)", key.field()),
         };
         let filter = keys.iter().map(compare).collect::<Vec<_>>().join(" OR ");
         let lock = if locking && self.dialect == Dialect::MySql {
@@ -138,6 +166,17 @@ impl Statements {
             "SELECT {} FROM {} WHERE {filter}{lock}",
             self.columns, self.quoted
         )
+    }
+
+    /// The values [`select_by_keys`](Self::select_by_keys) binds, in order.
+    pub fn key_values<'k>(&self, keys: &[LookupKey<'k>]) -> Vec<&'k str> {
+        let repeat = match self.dialect {
+            Dialect::Sqlite => 1,
+            Dialect::MySql => 2,
+        };
+        keys.iter()
+            .flat_map(|k| std::iter::repeat_n(k.value(), repeat))
+            .collect()
     }
 }
 
@@ -165,12 +204,21 @@ mod tests {
             "SELECT MAX(CAST(id AS UNSIGNED)) FROM `oauthtoken` WHERE id REGEXP '^[1-9][0-9]{0,9}$' FOR UPDATE"
         );
         let keys = [LookupKey::GrantToken("g"), LookupKey::RefreshToken("r")];
+        assert!(s.select_by_keys(&keys, true).ends_with(
+            "WHERE (grant_token = ? AND BINARY grant_token = ?) OR (refresh_token = ? AND BINARY refresh_token = ?) FOR UPDATE"
+        ));
+        assert_eq!(s.key_values(&keys), ["g", "g", "r", "r"]);
         assert!(
-            s.select_by_keys(&keys, true)
-                .ends_with("WHERE BINARY grant_token = ? OR BINARY refresh_token = ? FOR UPDATE")
+            s.create_table
+                .contains("PRIMARY KEY (id), KEY idx_user_name (user_name), KEY idx_access_token")
         );
 
         let s = Statements::new(Dialect::Sqlite, "t_1");
+        assert_eq!(s.key_values(&keys), ["g", "r"]);
+        assert_eq!(
+            s.create_indexes[0],
+            "CREATE INDEX IF NOT EXISTS \"t_1__user_name\" ON \"t_1\" (user_name)"
+        );
         assert!(
             s.update_by_id
                 .starts_with("UPDATE \"t_1\" SET user_name = ?, client_id = ?")

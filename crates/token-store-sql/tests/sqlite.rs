@@ -319,3 +319,33 @@ async fn bad_urls_and_unopenable_files_are_typed_errors() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{err}");
 }
+
+#[tokio::test]
+async fn indexes_are_added_to_created_tables_only() {
+    let path = scratch("indexes");
+    let pool = raw_pool(&path).await;
+    sqlx::query(ARTICLE_DDL).execute(&pool).await.unwrap();
+    SqliteStore::builder().path(&path).open().await.unwrap();
+    SqliteStore::builder()
+        .path(&path)
+        .table("created")
+        .open()
+        .await
+        .unwrap();
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "created__access_token",
+            "created__grant_token",
+            "created__refresh_token",
+            "created__user_name"
+        ],
+        "the article's table is left as it is"
+    );
+}
