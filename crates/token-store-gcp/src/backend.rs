@@ -20,6 +20,7 @@ use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, secret_version};
 use token_store_core::{BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
 
+use crate::calls::CallCounter;
 use crate::config::GcpReplication;
 use crate::error::map_error;
 use crate::names::{Names, validate_relative, version_number};
@@ -39,6 +40,7 @@ pub struct GcpBackend {
     /// Per secret, the lowest version that may still be enabled (all below were retired by
     /// this process), so retiring costs one destroy per superseded version.
     retired_below: Mutex<HashMap<String, u64>>,
+    calls: CallCounter,
 }
 
 impl std::fmt::Debug for GcpBackend {
@@ -69,13 +71,25 @@ impl GcpBackend {
         replication: GcpReplication,
         page_size: Option<i32>,
     ) -> Self {
-        Self { client, names, labels, replication, page_size, retired_below: Mutex::new(HashMap::new()) }
+        Self { client, names, labels, replication, page_size, retired_below: Mutex::new(HashMap::new()), calls: CallCounter::default() }
     }
 
     /// The full resource name (`projects/<p>/secrets/<prefix><relative>`) a relative name is
     /// stored under, for operators and back-door checks.
     pub fn secret_name(&self, relative: &str) -> Result<String> {
         self.names.secret(relative)
+    }
+
+    /// Secret Manager calls this backend made so far, by RPC name (`AccessSecretVersion`,
+    /// `AddSecretVersion`, `CreateSecret`, `DeleteSecret`, `DestroySecretVersion`,
+    /// `ListSecrets`, `ListSecretVersions`). Client-internal retries are not counted.
+    pub fn service_calls(&self) -> BTreeMap<&'static str, u64> {
+        self.calls.snapshot()
+    }
+
+    /// Reset [`service_calls`](Self::service_calls) to zero.
+    pub fn reset_service_calls(&self) {
+        self.calls.reset();
     }
 
     /// The Secret Manager client this backend calls.
@@ -87,6 +101,7 @@ impl GcpBackend {
     /// exist.
     async fn access(&self, relative: &str, version: &str, operation: &'static str) -> Result<Option<Versioned>> {
         let name = self.names.version(relative, version)?;
+        self.calls.record("AccessSecretVersion");
         let response = match self.client.access_secret_version().set_name(name).send().await {
             Ok(response) => response,
             Err(e) => {
@@ -108,6 +123,7 @@ impl GcpBackend {
         validate_relative(relative)?;
         let id = format!("{}{relative}", self.names.prefix());
         let secret = Secret::new().set_replication(self.replication.to_model()).set_labels(self.labels.clone());
+        self.calls.record("CreateSecret");
         self.client
             .create_secret()
             .set_parent(self.names.parent())
@@ -120,6 +136,7 @@ impl GcpBackend {
     }
 
     async fn add_version(&self, relative: &str, value: &str, operation: &'static str) -> Result<String> {
+        self.calls.record("AddSecretVersion");
         let version = self
             .client
             .add_secret_version()
@@ -141,6 +158,7 @@ impl GcpBackend {
             if let Some(size) = self.page_size {
                 request = request.set_page_size(size);
             }
+            self.calls.record("ListSecretVersions");
             let page = match request.send().await {
                 Ok(page) => page,
                 Err(e) => {
@@ -163,6 +181,7 @@ impl GcpBackend {
 
     async fn destroy(&self, relative: &str, number: u64) -> Result<()> {
         let name = self.names.version(relative, &number.to_string())?;
+        self.calls.record("DestroySecretVersion");
         match self.client.destroy_secret_version().set_name(name).send().await {
             Ok(_) => Ok(()),
             // FAILED_PRECONDITION: already destroyed (by another writer).
@@ -296,6 +315,7 @@ impl SecretBackend for GcpBackend {
     async fn delete(&self, name: &str) -> Result<()> {
         let secret = self.names.secret(name)?;
         self.retired_below.lock().expect("retired_below lock").remove(name);
+        self.calls.record("DeleteSecret");
         match self.client.delete_secret().set_name(secret).send().await {
             Ok(()) => Ok(()),
             Err(e) => match map_error(e, "delete") {
@@ -317,6 +337,7 @@ impl SecretBackend for GcpBackend {
             if let Some(size) = self.page_size {
                 request = request.set_page_size(size);
             }
+            self.calls.record("ListSecrets");
             let page = request.send().await.map_err(|e| map_error(e, "list"))?;
             // The filter is a substring match (and some emulators ignore it): check exactly here.
             names.extend(page.secrets.iter().filter_map(|s| self.names.relative_of(&s.name, prefix)));

@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod calls;
 mod config;
 mod error;
 mod names;
