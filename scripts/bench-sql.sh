@@ -19,7 +19,8 @@ trap stop_mariadb EXIT
 "$MARIADB/start.sh" >/dev/null
 BENCH_DB="${MARIADB_DATABASE}_test"
 mariadb_root -e "CREATE DATABASE IF NOT EXISTS \`$BENCH_DB\` CHARACTER SET utf8mb4;
-  CREATE TABLE IF NOT EXISTS \`$BENCH_DB\`.bench_zoho (id varchar(10) NOT NULL, user_name varchar(255),
+  DROP TABLE IF EXISTS \`$BENCH_DB\`.bench_zoho, \`$BENCH_DB\`.bench_mysqlstore;
+  CREATE TABLE \`$BENCH_DB\`.bench_zoho (id varchar(10) NOT NULL, user_name varchar(255),
   client_id varchar(255), client_secret varchar(255), refresh_token varchar(255), access_token varchar(255),
   grant_token varchar(255), expiry_time varchar(20), redirect_url varchar(255), api_domain varchar(255),
   primary key (id));"
@@ -30,7 +31,8 @@ export BENCH_ITERATIONS="${BENCH_ITERATIONS:-2000}"
 cargo build --release -q -p token-store-sql --example bench
 results="$(mktemp)"
 trap 'rm -f "$results"; stop_mariadb' EXIT
-echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()'), $BENCH_ITERATIONS calls per figure, one client" >&2
+echo "MariaDB $(mariadb_root -N -e 'SELECT VERSION()'), $BENCH_ITERATIONS calls per figure, one client," \
+  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$REPO/target/release/examples/bench" | tee -a "$results" >&2
 DBSTORE_HOST=127.0.0.1 DBSTORE_PORT="$MARIADB_PORT" DBSTORE_USER="$MARIADB_USER" \
   DBSTORE_PASSWORD="$MARIADB_PASSWORD" DBSTORE_DATABASE="$BENCH_DB" DBSTORE_TABLE=bench_zoho \

@@ -4,7 +4,7 @@
 //! against the same MariaDB. Prints `RESULT <store> <operation> <ops/s>` lines.
 //!
 //! Env: `TOKEN_STORE_MYSQL_URL` (required), `BENCH_ITERATIONS` (default 2000),
-//! `BENCH_SQLITE_FILE` (default a file in the system temp dir).
+//! `BENCH_SQLITE_FILE` (default a file in the system temp dir; removed first).
 
 use std::time::Instant;
 
@@ -104,6 +104,10 @@ async fn main() {
             .display()
             .to_string()
     });
+    // A fresh database, so the table is created as this version creates it.
+    for suffix in ["", "-journal"] {
+        let _ = std::fs::remove_file(format!("{file}{suffix}"));
+    }
     let sqlite = SqliteStore::builder()
         .path(&file)
         .open()
