@@ -9,6 +9,7 @@ use crate::schema::{self, COLUMNS, KEY_COLUMNS};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dialect {
     /// SQLite: `"quoted"` names; `=` on text compares bytes.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Sqlite,
     /// MySQL / MariaDB: `` `quoted` `` names; `=` follows the column collation, which is
     /// usually case- and trailing-space-insensitive, so key comparisons use `BINARY`; locking
@@ -26,6 +27,7 @@ pub(crate) struct Statements {
     pub create_table: String,
     /// Indexes on the lookup columns, for a table this store has just created (SQLite; on
     /// MySQL they are part of `create_table`).
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub create_indexes: Vec<String>,
     /// One row by id.
     pub select_by_id: String,
