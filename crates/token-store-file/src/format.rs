@@ -1,0 +1,198 @@
+//! The Zoho Python SDK's token file format: CSV (minimal quoting, CRLF), a header row, then one
+//! row of ten cells per token. Absent values are empty cells.
+
+use token_store_core::lookup::parse_id;
+use token_store_core::{Error, Result, Token};
+
+/// The header the Python SDK (`zohocrmsdk8-0`) writes. Its 9th column is `redirect_uri`; the
+/// SDK's README, the Java and the Node SDKs say `redirect_url`. Both are accepted on read.
+pub const HEADER: [&str; 10] = [
+    "id",
+    "user_name",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "access_token",
+    "grant_token",
+    "expiry_time",
+    "redirect_uri",
+    "api_domain",
+];
+
+/// Spellings accepted for the redirect column of an existing file.
+const REDIRECT_NAMES: [&str; 2] = ["redirect_uri", "redirect_url"];
+
+/// The tokens of a parsed file.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// Data rows in file order.
+    pub rows: Vec<Token>,
+    /// The file had the old 9-column layout (no `api_domain`) and must be rewritten.
+    pub needs_migration: bool,
+}
+
+/// Parse a whole token file. An empty file is an empty store; anything that is not the Zoho
+/// layout is [`token_store_core::ErrorKind::Corrupt`] (messages name rows, never values).
+pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed> {
+    if bytes.is_empty() {
+        return Ok(Parsed::default());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Error::corrupt(format!(
+            "token file is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header = match records.next() {
+        None => return Ok(Parsed::default()),
+        Some(header) => header.map_err(|e| csv_error(&e))?,
+    };
+    let width = check_header(&header)?;
+    let mut parsed = Parsed {
+        rows: Vec::new(),
+        needs_migration: width == 9,
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (index, record) in records.enumerate() {
+        let row = index + 2;
+        let record = record.map_err(|e| csv_error(&e))?;
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // a blank line, as the SDK skips them
+        }
+        if record.len() != width {
+            return Err(Error::corrupt(format!(
+                "row {row} of the token file has {} cells; the header has {width}",
+                record.len()
+            )));
+        }
+        let token = row_to_token(&record, row)?;
+        let id = token.id.clone().expect("row_to_token sets the id");
+        if !seen.insert(id) {
+            return Err(Error::corrupt(format!(
+                "row {row} of the token file repeats an id of an earlier row"
+            )));
+        }
+        parsed.rows.push(token);
+    }
+    Ok(parsed)
+}
+
+fn csv_error(err: &csv::Error) -> Error {
+    // csv's own message may quote cell contents: keep only the position.
+    let line = err.position().map_or(0, csv::Position::line);
+    Error::corrupt(format!("token file is not valid CSV near line {line}"))
+}
+
+/// The number of columns the header announces (10, or 9 for the old layout).
+fn check_header(header: &csv::StringRecord) -> Result<usize> {
+    let cells: Vec<&str> = header.iter().collect();
+    let expected_len = match cells.len() {
+        10 | 9 => cells.len(),
+        n => {
+            return Err(Error::corrupt(format!(
+                "the token file's header has {n} cells; the Zoho layout has 10 (or 9 before api_domain)"
+            )));
+        }
+    };
+    let matches = cells.iter().zip(HEADER).enumerate().all(|(i, (cell, want))| {
+        if i == 8 {
+            REDIRECT_NAMES.contains(cell)
+        } else {
+            *cell == want
+        }
+    });
+    if !matches {
+        return Err(Error::corrupt(
+            "the token file's first row is not the Zoho header (id,user_name,client_id,…)",
+        ));
+    }
+    Ok(expected_len)
+}
+
+fn cell(record: &csv::StringRecord, index: usize) -> Option<String> {
+    record
+        .get(index)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+fn row_to_token(record: &csv::StringRecord, row: usize) -> Result<Token> {
+    let id = cell(record, 0)
+        .ok_or_else(|| Error::corrupt(format!("row {row} of the token file has no id")))?;
+    parse_id(&id).map_err(|_| {
+        Error::corrupt(format!(
+            "row {row} of the token file has an id that is not 1 to 10 decimal digits"
+        ))
+    })?;
+    let expiry_time = match cell(record, 7) {
+        None => None,
+        Some(text) => Some(text.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            Error::corrupt(format!(
+                "row {row} of the token file has an expiry_time that is not epoch milliseconds"
+            ))
+        })?),
+    };
+    Ok(Token {
+        id: Some(id),
+        user_name: cell(record, 1),
+        client_id: cell(record, 2),
+        client_secret: cell(record, 3),
+        refresh_token: cell(record, 4),
+        access_token: cell(record, 5),
+        grant_token: cell(record, 6),
+        expiry_time,
+        redirect_url: cell(record, 8),
+        api_domain: cell(record, 9),
+    })
+}
+
+/// The whole file for `rows`, exactly as the Python SDK's `csv.writer` writes it.
+pub(crate) fn serialize(rows: &[Token]) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    let io = "writing to a Vec cannot fail";
+    writer.write_record(HEADER).expect(io);
+    for token in rows {
+        let expiry = token.expiry_time.map(|v| v.to_string());
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        writer
+            .write_record([
+                text(&token.id),
+                text(&token.user_name),
+                text(&token.client_id),
+                text(&token.client_secret),
+                text(&token.refresh_token),
+                text(&token.access_token),
+                text(&token.grant_token),
+                expiry.unwrap_or_default(),
+                text(&token.redirect_url),
+                text(&token.api_domain),
+            ])
+            .expect(io);
+    }
+    writer.into_inner().expect(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_lines_are_skipped_and_quotes_round_trip() {
+        let file = b"id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain\r\n\r\n1,\"a,\"\"b\"\"\r\nc\",,,r,,,5,,\r\n\r\n";
+        let parsed = parse(file).unwrap();
+        assert_eq!(parsed.rows.len(), 1);
+        assert_eq!(parsed.rows[0].user_name.as_deref(), Some("a,\"b\"\r\nc"));
+        assert_eq!(parsed.rows[0].expiry_time, Some(5));
+        assert_eq!(parsed.rows[0].client_id, None);
+        let again = serialize(&parsed.rows);
+        assert_eq!(parse(&again).unwrap().rows, parsed.rows);
+    }
+}

@@ -1,0 +1,1 @@
+//! Interop with the Zoho Python SDK (in progress).
