@@ -93,3 +93,33 @@ fn database_kind(backend: &str, code: &str, kind: sqlx::error::ErrorKind) -> Err
         _ => ErrorKind::Unexpected,
     }
 }
+
+/// A failure inside an operation: a driver error still to be mapped, or a store error.
+pub(crate) enum Failure {
+    /// From sqlx.
+    Sql(sqlx::Error),
+    /// Already a token-store error (validation, corrupt row).
+    Store(Error),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Sql(e)
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl Failure {
+    /// The token-store error, tagged with `backend` and `operation`.
+    pub(crate) fn into_error(self, backend: &'static str, operation: &'static str) -> Error {
+        match self {
+            Self::Sql(e) => map_sqlx(e, backend, operation),
+            Self::Store(e) => e.with_backend(backend).with_operation(operation),
+        }
+    }
+}

@@ -80,6 +80,8 @@ mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod statements;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+mod table;
 mod url;
 
 #[cfg(feature = "mysql")]
@@ -87,11 +89,3 @@ pub use mysql::{DEFAULT_DATABASE, MYSQL_URL_ENV, MySqlStore, MySqlStoreBuilder};
 pub use schema::{COLUMNS, DEFAULT_TABLE, MAX_FIELD_BYTES};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{DEFAULT_SQLITE_FILE, SQLITE_URL_ENV, SqliteStore, SqliteStoreBuilder};
-
-/// Order tokens by numeric id, as `TokenStore::get_tokens` promises (foreign ids last).
-fn sort_by_id(tokens: &mut [token_store_core::Token]) {
-    tokens.sort_by_cached_key(|t| {
-        let id = t.id.clone().unwrap_or_default();
-        (token_store_core::lookup::id_number(&id), id)
-    });
-}

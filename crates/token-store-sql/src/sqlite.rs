@@ -5,17 +5,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-use sqlx::{Sqlite, Transaction};
-use token_store_core::lookup::{
-    find_match, lookup_keys, merge_for_save, next_id, parse_id, validate_for_save,
-};
-use token_store_core::{Error, Result, Token, TokenStore};
+use token_store_core::{Result, Token, TokenStore};
 
 use crate::error::map_sqlx;
-use crate::rows::read_cells;
-use crate::schema::{self, cells_from_token, token_from_cells};
+use crate::schema;
 use crate::statements::{Dialect, Statements};
+use crate::table::Table;
 use crate::url::split_table;
 
 const BACKEND: &str = "sqlite";
@@ -31,20 +28,18 @@ pub const DEFAULT_SQLITE_FILE: &str = "zohooauth.db";
 /// The table has the exact layout of the Zoho SDK (and of the Kaizen SQLite sample), so a
 /// database written by either is read unchanged, and they read what this store writes.
 /// Every save runs in one `BEGIN IMMEDIATE` transaction, which serialises writers across
-/// connections and processes: ids (numeric maximum + 1) never collide and concurrent saves
-/// of one user leave one row.
+/// connections and processes: ids never collide and concurrent saves of one user leave one
+/// row. The journal mode of the database is left as it is.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    table: Table<Sqlite>,
     location: PathBuf,
-    table: String,
-    sql: Statements,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
             .field("file", &self.location)
-            .field("table", &self.table)
+            .field("table", &self.table.name)
             .finish()
     }
 }
@@ -144,29 +139,24 @@ impl SqliteStoreBuilder {
             .create_if_missing(true)
             .busy_timeout(self.busy_timeout);
         let location = options.get_filename().to_path_buf();
+        // An in-memory database lives as long as its one connection.
         let pool = SqlitePoolOptions::new()
             .max_connections(if in_memory { 1 } else { self.max_connections })
-            .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(if in_memory {
-                None
-            } else {
-                Some(Duration::from_secs(600))
-            })
-            .max_lifetime(if in_memory {
-                None
-            } else {
-                Some(Duration::from_secs(1800))
-            })
+            .min_connections(u32::from(in_memory))
+            .idle_timeout((!in_memory).then_some(Duration::from_secs(600)))
+            .max_lifetime((!in_memory).then_some(Duration::from_secs(1800)))
             .connect_with(options)
             .await
             .map_err(|e| map_sqlx(e, BACKEND, "open"))?;
         let sql = Statements::new(Dialect::Sqlite, &self.table);
-        let store = SqliteStore {
+        let table = Table {
             pool,
-            location,
-            table: self.table,
+            name: self.table,
             sql,
+            backend: BACKEND,
+            begin: Some("BEGIN IMMEDIATE"),
         };
+        let store = SqliteStore { table, location };
         store.prepare_table().await?;
         Ok(store)
     }
@@ -193,21 +183,22 @@ impl SqliteStore {
 
     /// The table this store uses.
     pub fn table(&self) -> &str {
-        &self.table
+        &self.table.name
     }
 
     /// The connection pool, for callers that share it or inspect the table directly.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.table.pool
     }
 
     /// Create the table (with indexes on the lookup columns) when it is missing, the id table,
     /// and check the columns. An existing table is never altered.
     async fn prepare_table(&self) -> Result<()> {
         let map = |e| map_sqlx(e, BACKEND, "open");
+        let (pool, sql) = (&self.table.pool, &self.table.sql);
         if self.columns().await?.is_empty() {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
-            for ddl in std::iter::once(&self.sql.create_table).chain(&self.sql.create_indexes) {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)?;
+            for ddl in std::iter::once(&sql.create_table).chain(&sql.create_indexes) {
                 sqlx::query(sqlx::AssertSqlSafe(ddl.clone()))
                     .execute(&mut *tx)
                     .await
@@ -215,15 +206,13 @@ impl SqliteStore {
             }
             tx.commit().await.map_err(map)?;
         }
-        sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_create.clone()))
-            .execute(&self.pool)
+        sqlx::query(sqlx::AssertSqlSafe(sql.ids_create.clone()))
+            .execute(pool)
             .await
             .map_err(map)?;
-        sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_ensure.clone()))
-            .bind(&self.table)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
+        let ensure =
+            sqlx::query(sqlx::AssertSqlSafe(sql.ids_ensure.clone())).bind(&self.table.name);
+        ensure.execute(pool).await.map_err(map)?;
         schema::check_columns(&self.columns().await?)
             .map_err(|e| e.with_backend(BACKEND).with_operation("open"))
     }
@@ -231,198 +220,37 @@ impl SqliteStore {
     /// The table's column names in order; empty when the table does not exist.
     async fn columns(&self) -> Result<Vec<String>> {
         sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
-            .bind(&self.table)
-            .fetch_all(&self.pool)
+            .bind(&self.table.name)
+            .fetch_all(&self.table.pool)
             .await
             .map_err(|e| map_sqlx(e, BACKEND, "open"))
-    }
-
-    async fn rows<'e, E>(
-        &self,
-        executor: E,
-        sql: String,
-        binds: &[&str],
-    ) -> Result<Vec<Token>, Failure>
-    where
-        E: sqlx::Executor<'e, Database = Sqlite>,
-    {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for value in binds {
-            query = query.bind(*value);
-        }
-        let rows = query.fetch_all(executor).await?;
-        rows.iter()
-            .map(|row| token_from_cells(read_cells(row)?).map_err(Failure::Store))
-            .collect()
-    }
-
-    async fn save_in(
-        &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        token: &Token,
-    ) -> Result<Token, Failure> {
-        let highest: Option<i64> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql.ids_select.clone()))
-                .bind(&self.table)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let existing = match &token.id {
-            Some(id) => self
-                .rows(&mut **tx, self.sql.select_by_id.clone(), &[id])
-                .await?
-                .into_iter()
-                .next(),
-            None => {
-                let keys = lookup_keys(token);
-                if keys.is_empty() {
-                    None
-                } else {
-                    let values = self.sql.key_values(&keys);
-                    let candidates = self
-                        .rows(&mut **tx, self.sql.select_by_keys(&keys, true), &values)
-                        .await?;
-                    find_match(token, candidates.iter()).cloned()
-                }
-            }
-        };
-        let mut row = merge_for_save(token, existing.as_ref())?;
-        if row.id.is_none() {
-            let max: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(self.sql.max_id.clone()))
-                .fetch_one(&mut **tx)
-                .await?;
-            let (max, highest) = (
-                max.unwrap_or(0).to_string(),
-                highest.unwrap_or(0).to_string(),
-            );
-            row.id = Some(next_id([max.as_str(), highest.as_str()])?);
-        }
-        let cells = cells_from_token(&row)?;
-        let (sql, binds) = match &existing {
-            Some(_) => {
-                let mut binds: Vec<Option<String>> = cells[1..].to_vec();
-                binds.push(cells[0].clone());
-                (self.sql.update_by_id.clone(), binds)
-            }
-            None => (self.sql.insert.clone(), cells.to_vec()),
-        };
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for value in binds {
-            query = query.bind(value);
-        }
-        query.execute(&mut **tx).await?;
-        if existing.is_none() {
-            sqlx::query(sqlx::AssertSqlSafe(self.sql.ids_raise.clone()))
-                .bind(&self.table)
-                .bind(parse_id(row.id.as_deref().unwrap_or_default())? as i64)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(row)
-    }
-}
-
-/// A failure inside a transaction: a driver error still to be mapped, or a store error.
-enum Failure {
-    Sql(sqlx::Error),
-    Store(Error),
-}
-
-impl From<sqlx::Error> for Failure {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Sql(e)
-    }
-}
-
-impl From<Error> for Failure {
-    fn from(e: Error) -> Self {
-        Self::Store(e)
-    }
-}
-
-impl Failure {
-    fn into_error(self, operation: &'static str) -> Error {
-        match self {
-            Self::Sql(e) => map_sqlx(e, BACKEND, operation),
-            Self::Store(e) => e.with_backend(BACKEND).with_operation(operation),
-        }
     }
 }
 
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn find_token(&self, query: &Token) -> Result<Option<Token>> {
-        let query = query.clone().normalized();
-        let keys = lookup_keys(&query);
-        if keys.is_empty() {
-            return Ok(None);
-        }
-        let sql = self.sql.select_by_keys(&keys, false);
-        let values = self.sql.key_values(&keys);
-        let candidates = self
-            .rows(&self.pool, sql, &values)
-            .await
-            .map_err(|f| f.into_error("find_token"))?;
-        Ok(find_match(&query, candidates.iter()).map(|stored| {
-            let mut found = query.clone();
-            found.merge_from(stored);
-            found
-        }))
+        self.table.find(query).await
     }
 
     async fn save_token(&self, token: &Token) -> Result<Token> {
-        let token = token.clone().normalized();
-        validate_for_save(&token)
-            .and_then(|()| cells_from_token(&token).map(drop))
-            .map_err(|e| e.with_backend(BACKEND).with_operation("save_token"))?;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| map_sqlx(e, BACKEND, "save_token"))?;
-        let row = self
-            .save_in(&mut tx, &token)
-            .await
-            .map_err(|f| f.into_error("save_token"))?;
-        tx.commit()
-            .await
-            .map_err(|e| map_sqlx(e, BACKEND, "save_token"))?;
-        Ok(row)
+        self.table.save(token).await
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        parse_id(id).map_err(|e| e.with_backend(BACKEND).with_operation("delete_token"))?;
-        sqlx::query(sqlx::AssertSqlSafe(self.sql.delete_by_id.clone()))
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_sqlx(e, BACKEND, "delete_token"))?;
-        Ok(())
+        self.table.delete(id).await
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        let mut tokens = self
-            .rows(&self.pool, self.sql.select_all.clone(), &[])
-            .await
-            .map_err(|f| f.into_error("get_tokens"))?;
-        crate::sort_by_id(&mut tokens);
-        Ok(tokens)
+        self.table.all().await
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        sqlx::query(sqlx::AssertSqlSafe(self.sql.delete_all.clone()))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_sqlx(e, BACKEND, "delete_tokens"))?;
-        Ok(())
+        self.table.delete_all().await
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
-        parse_id(id).map_err(|e| e.with_backend(BACKEND).with_operation("find_token_by_id"))?;
-        let rows = self
-            .rows(&self.pool, self.sql.select_by_id.clone(), &[id])
-            .await
-            .map_err(|f| f.into_error("find_token_by_id"))?;
-        Ok(rows.into_iter().next())
+        self.table.find_by_id(id).await
     }
 }
 

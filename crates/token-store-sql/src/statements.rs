@@ -79,7 +79,7 @@ impl Statements {
                 quote(dialect, table),
                 " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
                 " FOR UPDATE",
-                "CAST(id AS UNSIGNED)) FROM {t} WHERE id REGEXP '^[1-9][0-9]{0,9}$'",
+                "CAST(id AS SIGNED)) FROM {t} WHERE id REGEXP '^[1-9][0-9]{0,9}$'",
                 format!(
                     "INSERT INTO `{ID_TABLE}` (table_name, highest_id) VALUES (?, ?) \
                      ON DUPLICATE KEY UPDATE highest_id = GREATEST(highest_id, VALUES(highest_id))"
@@ -203,7 +203,7 @@ mod tests {
         );
         assert_eq!(
             s.max_id,
-            "SELECT MAX(CAST(id AS UNSIGNED)) FROM `oauthtoken` WHERE id REGEXP '^[1-9][0-9]{0,9}$' FOR UPDATE"
+            "SELECT MAX(CAST(id AS SIGNED)) FROM `oauthtoken` WHERE id REGEXP '^[1-9][0-9]{0,9}$' FOR UPDATE"
         );
         let keys = [LookupKey::GrantToken("g"), LookupKey::RefreshToken("r")];
         assert!(s.select_by_keys(&keys, true).ends_with(
