@@ -123,3 +123,73 @@ impl Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::error::ErrorKind as DbKind;
+
+    #[test]
+    fn database_codes_map_to_kinds() {
+        let cases = [
+            ("mysql", "1062", ErrorKind::Conflict),
+            ("mysql", "1213", ErrorKind::Conflict),
+            ("mysql", "1205", ErrorKind::Conflict),
+            ("mysql", "1045", ErrorKind::Unauthenticated),
+            ("mysql", "1142", ErrorKind::PermissionDenied),
+            ("mysql", "1049", ErrorKind::ConfigInvalid),
+            ("mysql", "1146", ErrorKind::NotFound),
+            ("mysql", "1406", ErrorKind::TooLarge),
+            ("mysql", "1366", ErrorKind::InvalidInput),
+            ("mysql", "2013", ErrorKind::Unavailable),
+            ("mysql", "1064", ErrorKind::Unexpected),
+            ("sqlite", "5", ErrorKind::Unavailable),
+            ("sqlite", "517", ErrorKind::Unavailable), // SQLITE_BUSY_SNAPSHOT
+            ("sqlite", "8", ErrorKind::PermissionDenied),
+            ("sqlite", "26", ErrorKind::Corrupt),
+            ("sqlite", "14", ErrorKind::ConfigInvalid),
+            ("sqlite", "1", ErrorKind::Unexpected),
+        ];
+        for (backend, code, kind) in cases {
+            assert_eq!(
+                database_kind(backend, code, DbKind::Other),
+                kind,
+                "{backend} {code}"
+            );
+        }
+        assert_eq!(
+            database_kind("sqlite", "2067", DbKind::UniqueViolation),
+            ErrorKind::Conflict
+        );
+    }
+
+    #[test]
+    fn driver_errors_map_to_kinds_and_are_tagged() {
+        let io = map_sqlx(std::io::Error::other("refused").into(), "mysql", "open");
+        assert_eq!(
+            (io.kind(), io.backend(), io.operation()),
+            (ErrorKind::Unavailable, "mysql", "open")
+        );
+        assert!(io.is_retryable());
+        assert_eq!(
+            map_sqlx(sqlx::Error::PoolTimedOut, "mysql", "x").kind(),
+            ErrorKind::Unavailable
+        );
+        let config = map_sqlx(
+            sqlx::Error::Configuration("bad url mysql://u:pw@h".into()),
+            "mysql",
+            "open",
+        );
+        assert_eq!(config.kind(), ErrorKind::ConfigInvalid);
+        assert!(
+            !format!("{config} {config:?}").contains("pw@h"),
+            "the URL is not echoed"
+        );
+        let decode = map_sqlx(
+            sqlx::Error::ColumnNotFound("x".into()),
+            "sqlite",
+            "get_tokens",
+        );
+        assert_eq!(decode.kind(), ErrorKind::Corrupt);
+    }
+}
