@@ -1,0 +1,610 @@
+//! [`AzureBackend`]: the [`SecretBackend`] over Key Vault's secrets API.
+//!
+//! Service calls per backend method (REST operation names; `P` = pages of a list, 25
+//! items each by default):
+//!
+//! | method | calls |
+//! | --- | --- |
+//! | `get` | 1 GetSecret |
+//! | `get_many` (batch 1) | 1 GetSecret |
+//! | `put` | 1 SetSecret (+ purge or recover and a retry when the name is soft-deleted) |
+//! | `create` | 1 GetSecret + 1 SetSecret + P GetSecretVersions (+ 1 GetSecret, 1 GetSecret by version and 1 SetSecret when it lost a race) |
+//! | `versions_after` | P GetSecretVersions + 1 GetSecret by version per version after the base not cached |
+//! | `retire_versions_before` | none (see below) |
+//! | `delete` | 1 DeleteSecret + 1 PurgeDeletedSecret (default; none with [`DeleteMode::SoftDelete`]) |
+//! | `list` | P GetSecrets |
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use azure_core::http::RequestContent;
+use azure_security_keyvault_secrets::models::{
+    Secret, SecretClientGetSecretOptions, SecretClientListSecretPropertiesOptions,
+    SecretClientListSecretPropertiesVersionsOptions, SetSecretParameters,
+};
+use azure_security_keyvault_secrets::{ResourceExt as _, SecretClient};
+use futures::TryStreamExt as _;
+use token_store_core::{
+    BackendLimits, Error, ErrorKind, INDEX_NAME, IndexProtocol, Result, SecretBackend, Versioned,
+};
+
+use crate::calls::CallCounter;
+use crate::error::map_error;
+use crate::names::{full_name, relative_of};
+use crate::versions::{CreateOutcome, VersionInfo, after, create_outcome};
+
+/// Largest secret value Key Vault stores: 25 KB (25,600 bytes), checked before any call.
+pub const MAX_VALUE_BYTES: usize = 25_600;
+/// Tag every secret written by this crate carries (`managed-by=token-store`).
+pub const OWNER_TAG: (&str, &str) = ("managed-by", "token-store");
+/// Index versions kept in memory (versions are immutable, so a cached one is never stale).
+const CACHED_INDEX_VERSIONS: usize = 32;
+/// Attempts to clear a soft-deleted name (purge or recover) before a write gives up.
+const CLEAR_ATTEMPTS: u32 = 12;
+
+/// What deleting a secret does on a soft-delete vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeleteMode {
+    /// Delete, then purge so the name can be reused at once (needs the `purge` permission
+    /// and a vault without purge protection). A later write that still meets the deleted
+    /// name (409) purges it and retries.
+    #[default]
+    Purge,
+    /// Delete only (for purge-protected vaults): the secret stays recoverable for the
+    /// vault's retention period. A later write of the same name (409) recovers the deleted
+    /// secret and writes a new version over it.
+    SoftDelete,
+}
+
+/// A [`SecretBackend`] storing each relative name as the Key Vault secret
+/// `<prefix><relative name>`, tagged with [`OWNER_TAG`] and any configured tags.
+///
+/// Key Vault has no conditional write, so this backend runs the engine's
+/// [`IndexProtocol::MergeLog`]: versions are ordered by their `created` time (whole
+/// seconds; versions of the same second are all read, which the idempotent merge absorbs).
+pub struct AzureBackend {
+    client: SecretClient,
+    prefix: String,
+    tags: HashMap<String, String>,
+    delete_mode: DeleteMode,
+    page_size: Option<i32>,
+    index_cache: Mutex<VecDeque<(String, String)>>,
+    calls: CallCounter,
+}
+
+impl std::fmt::Debug for AzureBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureBackend")
+            .field("vault", &self.client.endpoint().as_str())
+            .field("prefix", &self.prefix)
+            .field("delete_mode", &self.delete_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+fn secret_version(secret: &Secret, operation: &'static str) -> Result<String> {
+    secret
+        .resource_id()
+        .ok()
+        .and_then(|id| id.version)
+        .ok_or_else(|| bad_answer(operation, "a version id"))
+}
+
+fn bad_answer(operation: &'static str, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Unexpected,
+        format!("Key Vault answered without {what}"),
+    )
+    .with_backend("azure")
+    .with_operation(operation)
+}
+
+fn not_found(e: &Error) -> bool {
+    e.kind() == ErrorKind::NotFound
+}
+
+impl AzureBackend {
+    pub(crate) fn new(
+        client: SecretClient,
+        prefix: String,
+        mut tags: HashMap<String, String>,
+        delete_mode: DeleteMode,
+        page_size: Option<i32>,
+    ) -> Self {
+        tags.insert(OWNER_TAG.0.to_owned(), OWNER_TAG.1.to_owned());
+        Self {
+            client,
+            prefix,
+            tags,
+            delete_mode,
+            page_size,
+            index_cache: Mutex::new(VecDeque::new()),
+            calls: CallCounter::default(),
+        }
+    }
+
+    /// The Key Vault secret name a relative name is stored under.
+    pub fn secret_name(&self, relative: &str) -> Result<String> {
+        full_name(&self.prefix, relative)
+    }
+
+    /// Key Vault calls this backend made so far, by REST operation (`GetSecret`,
+    /// `GetSecretVersion`, `SetSecret`, `GetSecretVersions`, `GetSecrets`, `DeleteSecret`,
+    /// `PurgeDeletedSecret`, `RecoverDeletedSecret`, `GetDeletedSecret`). Retries inside the
+    /// client (429/5xx) are not counted.
+    pub fn service_calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.calls.snapshot()
+    }
+
+    /// Reset [`service_calls`](Self::service_calls) to zero.
+    pub fn reset_service_calls(&self) {
+        self.calls.reset();
+    }
+
+    /// The Key Vault client this backend calls.
+    pub fn client(&self) -> &SecretClient {
+        &self.client
+    }
+
+    /// What deleting does.
+    pub fn delete_mode(&self) -> DeleteMode {
+        self.delete_mode
+    }
+
+    fn check_size(&self, value: &str, operation: &'static str) -> Result<()> {
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "value is {} bytes; Key Vault holds at most {MAX_VALUE_BYTES}",
+                    value.len()
+                ),
+            )
+            .with_backend("azure")
+            .with_operation(operation));
+        }
+        Ok(())
+    }
+
+    fn cache(&self, relative: &str, version: &str, value: &str) {
+        if relative != INDEX_NAME {
+            return;
+        }
+        let mut cache = self.index_cache.lock().expect("index cache lock");
+        if cache.iter().any(|(v, _)| v == version) {
+            return;
+        }
+        if cache.len() == CACHED_INDEX_VERSIONS {
+            cache.pop_front();
+        }
+        cache.push_back((version.to_owned(), value.to_owned()));
+    }
+
+    fn cached(&self, relative: &str, version: &str) -> Option<String> {
+        if relative != INDEX_NAME {
+            return None;
+        }
+        let cache = self.index_cache.lock().expect("index cache lock");
+        cache
+            .iter()
+            .find(|(v, _)| v == version)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// GetSecret of the current version (`version` `None`) or a given one; `None` on 404.
+    async fn read(
+        &self,
+        full: &str,
+        version: Option<&str>,
+        operation: &'static str,
+    ) -> Result<Option<Versioned>> {
+        let options = SecretClientGetSecretOptions {
+            secret_version: version.map(str::to_owned),
+            ..Default::default()
+        };
+        self.calls.record(if version.is_some() {
+            "GetSecretVersion"
+        } else {
+            "GetSecret"
+        });
+        let secret = match self.client.get_secret(full, Some(options)).await {
+            Ok(response) => response.into_model().map_err(|e| map_error(e, operation))?,
+            Err(e) => {
+                let error = map_error(e, operation);
+                return if not_found(&error) {
+                    Ok(None)
+                } else {
+                    Err(error)
+                };
+            }
+        };
+        let version = secret_version(&secret, operation)?;
+        let value = secret
+            .value
+            .ok_or_else(|| bad_answer(operation, "a value"))?;
+        Ok(Some(Versioned { value, version }))
+    }
+
+    /// One SetSecret; returns the new version.
+    async fn set_once(&self, full: &str, value: &str, operation: &'static str) -> Result<String> {
+        let parameters = SetSecretParameters {
+            value: Some(value.to_owned()),
+            tags: Some(self.tags.clone()),
+            content_type: Some("application/json".to_owned()),
+            ..Default::default()
+        };
+        let body: RequestContent<SetSecretParameters> =
+            parameters.try_into().map_err(|e| map_error(e, operation))?;
+        self.calls.record("SetSecret");
+        let secret = self
+            .client
+            .set_secret(full, body, None)
+            .await
+            .and_then(|r| r.into_model())
+            .map_err(|e| map_error(e, operation))?;
+        secret_version(&secret, operation)
+    }
+
+    /// SetSecret, clearing a soft-deleted secret of the same name first when Key Vault
+    /// answers 409. Returns the new version and, when a deleted secret was recovered, the
+    /// Unix second it had been deleted (its versions are older than that).
+    async fn set(
+        &self,
+        full: &str,
+        value: &str,
+        operation: &'static str,
+    ) -> Result<(String, Option<i64>)> {
+        let mut recovered_at = None;
+        let mut backoff = Duration::from_millis(100);
+        for attempt in 0..=CLEAR_ATTEMPTS {
+            match self.set_once(full, value, operation).await {
+                Ok(version) => return Ok((version, recovered_at)),
+                Err(e) if e.kind() == ErrorKind::Conflict && attempt < CLEAR_ATTEMPTS => {
+                    tracing::debug!(
+                        secret = full,
+                        attempt,
+                        "name held by a deleted secret; clearing it"
+                    );
+                    if let Some(at) = self.clear_deleted(full, operation).await? {
+                        recovered_at = Some(at);
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Purge (or, with [`DeleteMode::SoftDelete`], recover) the deleted secret `full`.
+    /// 404 and 409 (already gone, or still being deleted/recovered) are left to the caller's
+    /// retry. Returns the deletion time of a secret that was recovered.
+    async fn clear_deleted(&self, full: &str, operation: &'static str) -> Result<Option<i64>> {
+        match self.delete_mode {
+            DeleteMode::Purge => {
+                self.purge(full, operation).await?;
+                Ok(None)
+            }
+            DeleteMode::SoftDelete => {
+                self.calls.record("GetDeletedSecret");
+                let deleted_at = match self.client.get_deleted_secret(full, None).await {
+                    Ok(r) => {
+                        r.into_model()
+                            .map_err(|e| map_error(e, operation))?
+                            .deleted_date
+                    }
+                    Err(e) => {
+                        let error = map_error(e, operation);
+                        if not_found(&error) || error.kind() == ErrorKind::Conflict {
+                            return Ok(None);
+                        }
+                        return Err(error);
+                    }
+                };
+                self.calls.record("RecoverDeletedSecret");
+                if let Err(e) = self.client.recover_deleted_secret(full, None).await {
+                    let error = map_error(e, operation);
+                    if !(not_found(&error) || error.kind() == ErrorKind::Conflict) {
+                        return Err(error);
+                    }
+                }
+                Ok(deleted_at.map(|t| t.unix_timestamp()))
+            }
+        }
+    }
+
+    /// PurgeDeletedSecret; `Ok(false)` when it could not be purged yet (404: not in the
+    /// deleted state yet or already purged; 409: still being deleted).
+    async fn purge(&self, full: &str, operation: &'static str) -> Result<bool> {
+        self.calls.record("PurgeDeletedSecret");
+        match self.client.purge_deleted_secret(full, None).await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let error = map_error(e, operation);
+                match error.kind() {
+                    ErrorKind::NotFound | ErrorKind::Conflict => Ok(false),
+                    ErrorKind::PermissionDenied => Err(Error::new(
+                        ErrorKind::PermissionDenied,
+                        "Key Vault refused to purge a deleted secret (purge protection on, or no purge \
+                         permission); configure DeleteMode::SoftDelete for such vaults",
+                    )
+                    .with_backend("azure")
+                    .with_operation(operation)
+                    .with_source(error)),
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    /// Every version of `full` with its creation time, reading all pages; empty when the
+    /// secret does not exist.
+    async fn list_versions(&self, full: &str, operation: &'static str) -> Result<Vec<VersionInfo>> {
+        let options = SecretClientListSecretPropertiesVersionsOptions {
+            maxresults: self.page_size,
+            ..Default::default()
+        };
+        let mut pages = self
+            .client
+            .list_secret_properties_versions(full, Some(options))
+            .map_err(|e| map_error(e, operation))?
+            .into_pages();
+        let mut versions = Vec::new();
+        loop {
+            let page = match pages.try_next().await {
+                Ok(Some(page)) => {
+                    self.calls.record("GetSecretVersions");
+                    page.into_model().map_err(|e| map_error(e, operation))?
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    self.calls.record("GetSecretVersions");
+                    let error = map_error(e, operation);
+                    return if not_found(&error) {
+                        Ok(Vec::new())
+                    } else {
+                        Err(error)
+                    };
+                }
+            };
+            for item in page.value {
+                let Some(id) = item.resource_id().ok().and_then(|r| r.version) else {
+                    return Err(bad_answer(operation, "version ids in the version list"));
+                };
+                let attributes = item.attributes.unwrap_or_default();
+                let created = attributes
+                    .created
+                    .ok_or_else(|| bad_answer(operation, "creation times in the version list"))?
+                    .unix_timestamp();
+                versions.push(VersionInfo {
+                    id,
+                    created,
+                    enabled: attributes.enabled.unwrap_or(true),
+                });
+            }
+        }
+        Ok(versions)
+    }
+
+    /// After a create that lost: make the rival's value current again if ours is current.
+    async fn restore_rival(
+        &self,
+        full: &str,
+        mine: &str,
+        rival: &str,
+        operation: &'static str,
+    ) -> Result<()> {
+        let Some(current) = self.read(full, None, operation).await? else {
+            return Ok(());
+        };
+        if current.version != mine {
+            return Ok(());
+        }
+        if let Some(winner) = self.read(full, Some(rival), operation).await? {
+            self.set_once(full, &winner.value, operation).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SecretBackend for AzureBackend {
+    fn kind(&self) -> &'static str {
+        "azure"
+    }
+
+    fn limits(&self) -> BackendLimits {
+        BackendLimits {
+            max_value_bytes: MAX_VALUE_BYTES,
+            batch_size: 1,
+        }
+    }
+
+    fn index_protocol(&self) -> IndexProtocol {
+        IndexProtocol::MergeLog
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<Versioned>> {
+        let full = full_name(&self.prefix, name)?;
+        let read = self.read(&full, None, "get").await?;
+        if let Some(secret) = &read {
+            self.cache(name, &secret.version, &secret.value);
+        }
+        Ok(read)
+    }
+
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
+        let mut values = Vec::with_capacity(names.len());
+        for name in names {
+            let full = full_name(&self.prefix, name)?;
+            values.push(self.read(&full, None, "get_many").await?);
+        }
+        Ok(values)
+    }
+
+    /// Key Vault has no create-if-absent. This reads first (an existing secret is never
+    /// overwritten), writes, then lists the versions: when another version was written
+    /// before ours or in the same second, another creator raced us; we put the rival's
+    /// value back as current (if ours still is) and answer `AlreadyExists`.
+    ///
+    /// Residual window: between our write and the restore (two calls) readers can see our
+    /// value under the name; the engine verifies every token it reads, so a lookup then
+    /// misses rather than answers wrongly. If both racers wrote in the same second and
+    /// both listed after both wrote, both lose and the engine takes another id, leaving an
+    /// unindexed token secret that `repair` would pick up.
+    async fn create(&self, name: &str, value: &str) -> Result<String> {
+        const OP: &str = "create";
+        self.check_size(value, OP)?;
+        let full = full_name(&self.prefix, name)?;
+        if self.read(&full, None, OP).await?.is_some() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("secret {name} already exists"),
+            )
+            .with_backend("azure")
+            .with_operation(OP));
+        }
+        let (mine, recovered_at) = self.set(&full, value, OP).await?;
+        let versions = self.list_versions(&full, OP).await?;
+        match create_outcome(&mine, &versions, recovered_at) {
+            CreateOutcome::Won => Ok(mine),
+            CreateOutcome::Lost { restore } => {
+                tracing::debug!(secret = full, "create raced another writer and lost");
+                if let Some(rival) = restore {
+                    self.restore_rival(&full, &mine, &rival, OP).await?;
+                }
+                Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("secret {name} was created concurrently"),
+                )
+                .with_backend("azure")
+                .with_operation(OP))
+            }
+        }
+    }
+
+    async fn put(&self, name: &str, value: &str) -> Result<String> {
+        self.check_size(value, "put")?;
+        let full = full_name(&self.prefix, name)?;
+        let (version, _) = self.set(&full, value, "put").await?;
+        self.cache(name, &version, value);
+        Ok(version)
+    }
+
+    async fn put_if_current(
+        &self,
+        _name: &str,
+        _value: &str,
+        _expected: Option<&str>,
+    ) -> Result<String> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "Key Vault has no conditional write; this backend uses the merge-log protocol",
+        )
+        .with_backend("azure")
+        .with_operation("put_if_current"))
+    }
+
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
+        const OP: &str = "versions_after";
+        let full = full_name(&self.prefix, name)?;
+        let listed = self.list_versions(&full, OP).await?;
+        let mut values = Vec::new();
+        for version in after(&listed, since) {
+            if let Some(value) = self.cached(name, &version.id) {
+                values.push(Versioned {
+                    value,
+                    version: version.id.clone(),
+                });
+                continue;
+            }
+            if let Some(read) = self.read(&full, Some(&version.id), OP).await? {
+                self.cache(name, &read.version, &read.value);
+                values.push(read);
+            }
+        }
+        Ok(values)
+    }
+
+    fn is_next_version(&self, _base: &str, _version: &str) -> Option<bool> {
+        // Version ids are random; succession needs the version list (a service call).
+        None
+    }
+
+    /// A no-op: Key Vault bills per operation, not per stored version, cannot delete a
+    /// single version, and lists disabled versions too, so disabling old index versions
+    /// would cost one call per superseded version and save nothing.
+    async fn retire_versions_before(&self, _name: &str, _keep_from: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        const OP: &str = "delete";
+        let full = full_name(&self.prefix, name)?;
+        self.calls.record("DeleteSecret");
+        if let Err(e) = self.client.delete_secret(&full, None).await {
+            let error = map_error(e, OP);
+            return if not_found(&error) {
+                Ok(())
+            } else {
+                Err(error)
+            };
+        }
+        if self.delete_mode == DeleteMode::SoftDelete {
+            return Ok(());
+        }
+        // Deletion completes asynchronously: purge answers 409/404 until the secret is in
+        // the deleted state. A name left unpurged is purged by the next write meeting it.
+        let mut backoff = Duration::from_millis(50);
+        for _ in 0..6 {
+            if self.purge(&full, OP).await? {
+                return Ok(());
+            }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        tracing::debug!(
+            secret = full,
+            "deleted secret not purgeable yet; the next write of the name purges it"
+        );
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        const OP: &str = "list";
+        let options = SecretClientListSecretPropertiesOptions {
+            maxresults: self.page_size,
+            ..Default::default()
+        };
+        let mut pages = self
+            .client
+            .list_secret_properties(Some(options))
+            .map_err(|e| map_error(e, OP))?
+            .into_pages();
+        let mut names = Vec::new();
+        loop {
+            let next = pages.try_next().await;
+            if !matches!(next, Ok(None)) {
+                self.calls.record("GetSecrets");
+            }
+            let Some(page) = next.map_err(|e| map_error(e, OP))? else {
+                break;
+            };
+            let page = page.into_model().map_err(|e| map_error(e, OP))?;
+            for item in page.value {
+                let Ok(id) = item.resource_id() else {
+                    return Err(bad_answer(OP, "secret ids in the secret list"));
+                };
+                if let Some(relative) = relative_of(&self.prefix, &id.name, prefix) {
+                    names.push(relative);
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+}

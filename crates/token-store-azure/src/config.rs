@@ -1,0 +1,347 @@
+//! [`AzureKeyVaultStoreBuilder`]: configuration, `from_env` and `from_url`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use azure_core::http::ClientOptions;
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
+
+use crate::backend::{AzureBackend, DeleteMode, OWNER_TAG};
+use crate::credential::default_credential;
+use crate::error::map_error;
+use crate::names::validate_prefix;
+use crate::store::AzureKeyVaultStore;
+
+/// Secret name prefix used when none is configured.
+pub const DEFAULT_PREFIX: &str = "token-store-";
+/// Environment variable holding the vault URL (`https://<vault>.vault.azure.net/`).
+pub const VAULT_URL_ENV: &str = "AZURE_KEYVAULT_URL";
+/// Environment variable holding the secret name prefix.
+pub const PREFIX_ENV: &str = "TOKEN_STORE_AZURE_PREFIX";
+/// Environment variable choosing the delete mode: `purge` (default) or `soft`.
+pub const DELETE_MODE_ENV: &str = "TOKEN_STORE_AZURE_DELETE";
+/// URL scheme of [`AzureKeyVaultStoreBuilder::from_url`].
+pub const URL_SCHEME: &str = "azure-keyvault";
+/// Most tags Key Vault allows on a secret.
+const MAX_TAGS: usize = 15;
+/// Longest tag name or value.
+const MAX_TAG_CHARS: usize = 512;
+
+/// Configures an [`AzureKeyVaultStore`].
+#[derive(Default)]
+pub struct AzureKeyVaultStoreBuilder {
+    vault_url: Option<String>,
+    prefix: Option<String>,
+    credential: Option<Arc<dyn TokenCredential>>,
+    tags: HashMap<String, String>,
+    api_version: Option<String>,
+    client_options: Option<ClientOptions>,
+    verify_challenge_resource: Option<bool>,
+    delete_mode: DeleteMode,
+    page_size: Option<i32>,
+    engine_options: Option<EngineOptions>,
+}
+
+impl std::fmt::Debug for AzureKeyVaultStoreBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureKeyVaultStoreBuilder")
+            .field("vault_url", &self.vault_url)
+            .field("prefix", &self.prefix)
+            .field("credential", &self.credential.as_ref().map(|_| "<set>"))
+            .field("tags", &self.tags)
+            .field("api_version", &self.api_version)
+            .field("delete_mode", &self.delete_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::ConfigInvalid, message).with_backend("azure")
+}
+
+impl AzureKeyVaultStoreBuilder {
+    /// The vault, e.g. `https://my-vault.vault.azure.net/` (HTTPS only).
+    pub fn vault_url(mut self, url: impl Into<String>) -> Self {
+        self.vault_url = Some(url.into());
+        self
+    }
+
+    /// Secret name prefix, 1..=95 characters of `[a-z0-9-]` (default [`DEFAULT_PREFIX`]).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// The credential for Entra ID tokens (default: see the crate docs' credential chain).
+    pub fn credential(mut self, credential: Arc<dyn TokenCredential>) -> Self {
+        self.credential = Some(credential);
+        self
+    }
+
+    /// Add a tag to every secret written (besides `managed-by=token-store`).
+    pub fn tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(name.into(), value.into());
+        self
+    }
+
+    /// The Key Vault REST api-version (default: the client's, `2025-07-01`).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Client options: transport (a custom `reqwest` client, e.g. trusting a private CA),
+    /// retry policy, extra policies.
+    pub fn client_options(mut self, options: ClientOptions) -> Self {
+        self.client_options = Some(options);
+        self
+    }
+
+    /// Whether the resource in the service's authentication challenge must match the vault's
+    /// domain (default `true`). Turn it off only for an emulator on `localhost`.
+    pub fn verify_challenge_resource(mut self, verify: bool) -> Self {
+        self.verify_challenge_resource = Some(verify);
+        self
+    }
+
+    /// What deleting a secret does (default [`DeleteMode::Purge`]).
+    pub fn delete_mode(mut self, mode: DeleteMode) -> Self {
+        self.delete_mode = mode;
+        self
+    }
+
+    /// Items per list page (`maxresults`, 1..=25; default: the service's 25).
+    pub fn page_size(mut self, size: i32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// Retry tuning of the index engine.
+    pub fn engine_options(mut self, options: EngineOptions) -> Self {
+        self.engine_options = Some(options);
+        self
+    }
+
+    /// Build only the backend (for tests or another engine configuration).
+    pub fn build_backend(self) -> Result<AzureBackend> {
+        let url = self
+            .vault_url
+            .ok_or_else(|| config(format!("no vault URL configured (set {VAULT_URL_ENV})")))?;
+        let parsed =
+            url::Url::parse(&url).map_err(|e| config(format!("vault URL is not a URL: {e}")))?;
+        if parsed.scheme() != "https" || parsed.host_str().is_none() {
+            return Err(config(
+                "the vault URL must be https://<host>[:port]/ (Key Vault requires TLS)",
+            ));
+        }
+        let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+        validate_prefix(&prefix)?;
+        if self.tags.len() + 1 > MAX_TAGS {
+            return Err(config(format!(
+                "Key Vault allows {MAX_TAGS} tags per secret, one is {}",
+                OWNER_TAG.0
+            )));
+        }
+        if self
+            .tags
+            .iter()
+            .any(|(k, v)| k.is_empty() || k.len() > MAX_TAG_CHARS || v.len() > MAX_TAG_CHARS)
+        {
+            return Err(config(format!(
+                "tag names must be 1..={MAX_TAG_CHARS} characters, values at most {MAX_TAG_CHARS}"
+            )));
+        }
+        if self.page_size.is_some_and(|n| !(1..=25).contains(&n)) {
+            return Err(config("page size must be 1..=25"));
+        }
+        let credential = match self.credential {
+            Some(credential) => credential,
+            None => default_credential()?,
+        };
+        let defaults = SecretClientOptions::default();
+        let options = SecretClientOptions {
+            api_version: self.api_version.unwrap_or(defaults.api_version),
+            client_options: self.client_options.unwrap_or(defaults.client_options),
+            verify_challenge_resource: self
+                .verify_challenge_resource
+                .or(defaults.verify_challenge_resource),
+        };
+        let client =
+            SecretClient::new(parsed.as_str(), credential, Some(options)).map_err(|e| {
+                let mut error = map_error(e, "build");
+                if error.kind() == ErrorKind::Unexpected {
+                    error = config("the Key Vault client could not be built").with_source(error);
+                }
+                error
+            })?;
+        Ok(AzureBackend::new(
+            client,
+            prefix,
+            self.tags,
+            self.delete_mode,
+            self.page_size,
+        ))
+    }
+
+    /// Build the store.
+    pub fn build(mut self) -> Result<AzureKeyVaultStore> {
+        let options = self.engine_options.take().unwrap_or_default();
+        let backend = Arc::new(self.build_backend()?);
+        Ok(AzureKeyVaultStore::from_engine(
+            SecretIndexStore::with_options(backend, options),
+        ))
+    }
+
+    /// Configuration from the environment: [`VAULT_URL_ENV`] (required), [`PREFIX_ENV`],
+    /// [`DELETE_MODE_ENV`], and the default credential chain.
+    pub fn from_env() -> Result<Self> {
+        let url = std::env::var(VAULT_URL_ENV)
+            .map_err(|_| config(format!("{VAULT_URL_ENV} is not set")))?;
+        let mut builder = Self::default().vault_url(url);
+        if let Ok(prefix) = std::env::var(PREFIX_ENV) {
+            builder = builder.prefix(prefix);
+        }
+        if let Ok(mode) = std::env::var(DELETE_MODE_ENV) {
+            builder = builder.delete_mode(parse_delete_mode(&mode)?);
+        }
+        Ok(builder)
+    }
+
+    /// Configuration from `azure-keyvault://<vault-host>[:port]/<prefix>[?delete=purge|soft]`,
+    /// e.g. `azure-keyvault://my-vault.vault.azure.net/billing-`. The vault is reached over
+    /// HTTPS; an empty prefix means [`DEFAULT_PREFIX`]. Credentials come from the default
+    /// chain.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let parsed = url::Url::parse(url).map_err(|e| config(format!("not a URL: {e}")))?;
+        if parsed.scheme() != URL_SCHEME {
+            return Err(config(format!("expected a {URL_SCHEME}:// URL")));
+        }
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| config("the URL names no vault host"))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(config(
+                "credentials do not belong in the URL; use the credential chain",
+            ));
+        }
+        let vault = match parsed.port() {
+            Some(port) => format!("https://{host}:{port}/"),
+            None => format!("https://{host}/"),
+        };
+        let mut builder = Self::default().vault_url(vault);
+        let prefix = parsed.path().trim_start_matches('/');
+        if !prefix.is_empty() {
+            builder = builder.prefix(prefix);
+        }
+        for (key, value) in parsed.query_pairs() {
+            match key.as_ref() {
+                "delete" => builder = builder.delete_mode(parse_delete_mode(&value)?),
+                other => return Err(config(format!("unknown URL parameter {other:?}"))),
+            }
+        }
+        Ok(builder)
+    }
+}
+
+fn parse_delete_mode(mode: &str) -> Result<DeleteMode> {
+    match mode {
+        "purge" => Ok(DeleteMode::Purge),
+        "soft" => Ok(DeleteMode::SoftDelete),
+        other => Err(config(format!(
+            "delete mode must be purge or soft, got {other:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_gives_vault_prefix_and_mode() {
+        let b = AzureKeyVaultStoreBuilder::from_url(
+            "azure-keyvault://my-vault.vault.azure.net/billing-?delete=soft",
+        )
+        .unwrap();
+        assert_eq!(
+            b.vault_url.as_deref(),
+            Some("https://my-vault.vault.azure.net/")
+        );
+        assert_eq!(b.prefix.as_deref(), Some("billing-"));
+        assert_eq!(b.delete_mode, DeleteMode::SoftDelete);
+        let b = AzureKeyVaultStoreBuilder::from_url("azure-keyvault://localhost:8443").unwrap();
+        assert_eq!(b.vault_url.as_deref(), Some("https://localhost:8443/"));
+        assert_eq!(b.prefix, None);
+    }
+
+    #[test]
+    fn bad_urls_are_config_errors() {
+        for bad in [
+            "https://my-vault.vault.azure.net/",
+            "azure-keyvault:///p",
+            "azure-keyvault://user:pw@host/p",
+            "azure-keyvault://host/p?delete=never",
+            "azure-keyvault://host/p?x=1",
+            "not a url",
+        ] {
+            let e = AzureKeyVaultStoreBuilder::from_url(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ConfigInvalid, "{bad}");
+        }
+    }
+
+    fn fake() -> Arc<dyn TokenCredential> {
+        #[derive(Debug)]
+        struct Never;
+        #[async_trait::async_trait]
+        impl TokenCredential for Never {
+            async fn get_token(
+                &self,
+                _: &[&str],
+                _: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+            ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+                Err(azure_core::Error::with_message(
+                    azure_core::error::ErrorKind::Credential,
+                    "test",
+                ))
+            }
+        }
+        Arc::new(Never)
+    }
+
+    #[test]
+    fn builder_checks_before_any_call() {
+        let base = || AzureKeyVaultStoreBuilder::default().credential(fake());
+        assert_eq!(
+            base().build_backend().unwrap_err().kind(),
+            ErrorKind::ConfigInvalid
+        );
+        let http = base()
+            .vault_url("http://localhost:8443/")
+            .build_backend()
+            .unwrap_err();
+        assert_eq!(http.kind(), ErrorKind::ConfigInvalid);
+        let prefix = base()
+            .vault_url("https://v.vault.azure.net/")
+            .prefix("Bad_")
+            .build_backend()
+            .unwrap_err();
+        assert_eq!(prefix.kind(), ErrorKind::ConfigInvalid);
+        let mut many = base().vault_url("https://v.vault.azure.net/");
+        for i in 0..15 {
+            many = many.tag(format!("t{i}"), "v");
+        }
+        assert_eq!(
+            many.build_backend().unwrap_err().kind(),
+            ErrorKind::ConfigInvalid
+        );
+        let ok = base()
+            .vault_url("https://v.vault.azure.net/")
+            .tag("team", "billing")
+            .build_backend()
+            .unwrap();
+        assert_eq!(ok.secret_name("index").unwrap(), "token-store-index");
+    }
+}
