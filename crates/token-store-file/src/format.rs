@@ -99,13 +99,17 @@ fn check_header(header: &csv::StringRecord) -> Result<usize> {
             )));
         }
     };
-    let matches = cells.iter().zip(HEADER).enumerate().all(|(i, (cell, want))| {
-        if i == 8 {
-            REDIRECT_NAMES.contains(cell)
-        } else {
-            *cell == want
-        }
-    });
+    let matches = cells
+        .iter()
+        .zip(HEADER)
+        .enumerate()
+        .all(|(i, (cell, want))| {
+            if i == 8 {
+                REDIRECT_NAMES.contains(cell)
+            } else {
+                *cell == want
+            }
+        });
     if !matches {
         return Err(Error::corrupt(
             "the token file's first row is not the Zoho header (id,user_name,client_id,…)",

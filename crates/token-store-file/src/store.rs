@@ -55,9 +55,11 @@ impl FileStore {
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let path: PathBuf = path.into();
         if path.as_os_str().is_empty() {
-            return Err(Error::new(ErrorKind::ConfigInvalid, "the token file path is empty")
-                .with_backend(BACKEND)
-                .with_operation("open"));
+            return Err(
+                Error::new(ErrorKind::ConfigInvalid, "the token file path is empty")
+                    .with_backend(BACKEND)
+                    .with_operation("open"),
+            );
         }
         let mut lock_path = path.clone().into_os_string();
         lock_path.push(".lock");
@@ -65,7 +67,9 @@ impl FileStore {
             path: Arc::new(path),
             lock_path: Arc::new(lock_path.into()),
         };
-        store.initialize().map_err(|e| e.with_backend(BACKEND).with_operation("open"))?;
+        store
+            .initialize()
+            .map_err(|e| e.with_backend(BACKEND).with_operation("open"))?;
         Ok(store)
     }
 
@@ -80,7 +84,8 @@ impl FileStore {
             .with_operation("open")
         };
         let parsed = url::Url::parse(url).map_err(|_| invalid())?;
-        if parsed.scheme() != "file" {
+        // `file:relative` would parse as `file:///relative`: require the `//`.
+        if parsed.scheme() != "file" || !url.starts_with("file://") {
             return Err(invalid());
         }
         Self::open(parsed.to_file_path().map_err(|()| invalid())?)
@@ -259,6 +264,7 @@ impl TokenStore for FileStore {
 
     async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
         let id = id.to_owned();
-        self.run("find_token_by_id", move |s| s.find_by_id_sync(&id)).await
+        self.run("find_token_by_id", move |s| s.find_by_id_sync(&id))
+            .await
     }
 }
