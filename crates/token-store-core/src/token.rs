@@ -98,13 +98,21 @@ impl Token {
     }
 }
 
-/// Shows which secrets are present, never their values.
-fn redacted(value: &Option<String>) -> &'static str {
-    if value.is_some() {
-        "<redacted>"
-    } else {
-        "None"
+/// Shows whether a secret is present, never its value: `Some(<redacted>)` or `None`.
+struct Redacted<'a>(&'a Option<String>);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(<redacted>)"
+        } else {
+            "None"
+        })
     }
+}
+
+fn redacted(value: &Option<String>) -> Redacted<'_> {
+    Redacted(value)
 }
 
 impl fmt::Debug for Token {
