@@ -1,0 +1,96 @@
+//! The Lowkey Vault harness shared by the Azure test targets and the benchmark.
+//!
+//! Env (set by `scripts/test-azure.sh`): `TOKEN_STORE_AZURE_URL` (required: the vault, e.g.
+//! `https://localhost:8443`) and `TOKEN_STORE_AZURE_CA` (required: PEM of the emulator's
+//! self-signed certificate, trusted as the only root by the test transport). A missing
+//! variable or an unreachable vault fails the tests; nothing is skipped.
+//!
+//! Test-only relaxations, never in library code: the credential returns a dummy token
+//! (Lowkey Vault checks only that one is sent) and the challenge-resource check is off
+//! (Lowkey Vault's challenge names `localhost`, not a `vault.azure.net` domain).
+#![allow(dead_code)] // each test target uses a different part
+
+use std::sync::Arc;
+
+use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
+use azure_core::http::{ClientOptions, Transport};
+use azure_core::time::{Duration, OffsetDateTime};
+use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+use token_store_azure::{AzureBackend, AzureKeyVaultStore, AzureKeyVaultStoreBuilder};
+use token_store_core::SecretBackend;
+use token_store_core::testkit::{BackendHarness, BoxFuture};
+
+/// Returns a fixed dummy token: Lowkey Vault only checks that a bearer token is present.
+#[derive(Debug)]
+pub struct DummyCredential;
+
+#[async_trait::async_trait]
+impl TokenCredential for DummyCredential {
+    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+        Ok(AccessToken::new("dummy-token-for-lowkey-vault", OffsetDateTime::now_utc() + Duration::hours(1)))
+    }
+}
+
+pub struct AzureHarness {
+    pub url: String,
+    ca_pem: Vec<u8>,
+}
+
+pub fn harness() -> AzureHarness {
+    let url = std::env::var("TOKEN_STORE_AZURE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("TOKEN_STORE_AZURE_URL must name the Lowkey Vault vault (run scripts/test-azure.sh)");
+    let ca = std::env::var("TOKEN_STORE_AZURE_CA")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .expect("TOKEN_STORE_AZURE_CA must name the emulator certificate PEM (run scripts/test-azure.sh)");
+    let ca_pem = std::fs::read(&ca).unwrap_or_else(|e| panic!("read {ca}: {e}"));
+    AzureHarness { url, ca_pem }
+}
+
+impl AzureHarness {
+    /// The secret name prefix of a test namespace.
+    pub fn prefix(namespace: &str) -> String {
+        format!("ts-{namespace}-")
+    }
+
+    /// Client options whose transport trusts only the emulator's certificate.
+    pub fn client_options(&self) -> ClientOptions {
+        let cert = reqwest::Certificate::from_pem(&self.ca_pem).expect("emulator certificate PEM");
+        let http = reqwest::Client::builder().tls_certs_only([cert]).build().expect("reqwest client");
+        ClientOptions { transport: Some(Transport::new(Arc::new(http))), ..Default::default() }
+    }
+
+    /// A store builder for `namespace` against the emulator.
+    pub fn builder(&self, namespace: &str) -> AzureKeyVaultStoreBuilder {
+        AzureKeyVaultStore::builder()
+            .vault_url(&self.url)
+            .prefix(Self::prefix(namespace))
+            .credential(Arc::new(DummyCredential))
+            .client_options(self.client_options())
+            .verify_challenge_resource(false)
+            .tag("suite", "conformance")
+    }
+
+    /// A backend over `namespace`.
+    pub fn azure_backend(&self, namespace: &str) -> AzureBackend {
+        self.builder(namespace).build_backend().unwrap_or_else(|e| panic!("Azure backend for {}: {e}", self.url))
+    }
+
+    /// A raw client for back-door reads.
+    pub fn raw_client(&self) -> SecretClient {
+        let options = SecretClientOptions {
+            client_options: self.client_options(),
+            verify_challenge_resource: Some(false),
+            ..Default::default()
+        };
+        SecretClient::new(&self.url, Arc::new(DummyCredential), Some(options)).expect("raw Key Vault client")
+    }
+}
+
+impl BackendHarness for AzureHarness {
+    fn backend<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Arc<dyn SecretBackend>> {
+        Box::pin(async move { Arc::new(self.azure_backend(namespace)) as Arc<dyn SecretBackend> })
+    }
+}

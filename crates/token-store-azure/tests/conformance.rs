@@ -1,0 +1,5 @@
+//! The whole engine conformance suite on the Azure backend against Lowkey Vault.
+
+mod common;
+
+token_store_core::engine_conformance_tests!(common::harness());
