@@ -114,4 +114,16 @@ async fn main() {
         .await
         .expect("open SqliteStore");
     bench("SqliteStore", &sqlite, iterations).await;
+
+    let wal_file = format!("{file}-wal-mode.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{wal_file}{suffix}"));
+    }
+    let wal = SqliteStore::builder()
+        .path(&wal_file)
+        .wal(true)
+        .open()
+        .await
+        .expect("open SqliteStore (WAL)");
+    bench("SqliteStore+WAL", &wal, iterations).await;
 }

@@ -349,3 +349,31 @@ async fn indexes_are_added_to_created_tables_only() {
         "the article's table is left as it is"
     );
 }
+
+#[tokio::test]
+async fn wal_is_opt_in() {
+    let path = scratch("wal");
+    let plain = SqliteStore::builder().path(&path).open().await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(plain.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "delete", "the journal mode is left as it is");
+    drop(plain);
+    let wal = SqliteStore::builder()
+        .path(&path)
+        .wal(true)
+        .open()
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(wal.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let saved = wal
+        .save_token(&token_for("wal@example.com", 1))
+        .await
+        .unwrap();
+    assert_eq!(wal.find_token_by_id("1").await.unwrap(), Some(saved));
+}
