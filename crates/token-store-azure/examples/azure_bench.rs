@@ -39,7 +39,10 @@ fn median(samples: &mut [Duration]) -> Duration {
 #[tokio::main]
 async fn main() {
     let h = common::harness();
-    let rounds: usize = std::env::var("AZURE_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(30);
+    let rounds: usize = std::env::var("AZURE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(30);
     let namespace = random_namespace();
     let backend = Arc::new(h.azure_backend(&namespace));
     let store = SecretIndexStore::new(backend.clone());
@@ -54,7 +57,11 @@ async fn main() {
 
     let mut rows = Vec::new();
     let mut measure = |name: &'static str, samples: Vec<Duration>, calls: u64| {
-        rows.push(Row { name, calls: calls as f64 / rounds as f64, samples });
+        rows.push(Row {
+            name,
+            calls: calls as f64 / rounds as f64,
+            samples,
+        });
     };
 
     let mut raw_samples = Vec::new();
@@ -79,28 +86,52 @@ async fn main() {
         }};
     }
 
-    op!("save (new user)", |i| store.save_token(&token(100 + i)).await.expect("save"));
+    op!("save (new user)", |i| store
+        .save_token(&token(100 + i))
+        .await
+        .expect("save"));
     op!("find_token by user", |i| store
-        .find_token(&Token::builder().user_name(format!("bench{}@example.com", 100 + i)).build())
+        .find_token(
+            &Token::builder()
+                .user_name(format!("bench{}@example.com", 100 + i))
+                .build()
+        )
         .await
         .expect("find")
         .expect("found"));
     op!("find_token by access token", |i| store
-        .find_token(&Token::builder().access_token(format!("1000.access.{}", 100 + i)).build())
+        .find_token(
+            &Token::builder()
+                .access_token(format!("1000.access.{}", 100 + i))
+                .build()
+        )
         .await
         .expect("find")
         .expect("found"));
-    op!("find_token_by_id", |_i| store.find_token_by_id("1").await.expect("find").expect("found"));
+    op!("find_token_by_id", |_i| store
+        .find_token_by_id("1")
+        .await
+        .expect("find")
+        .expect("found"));
     op!("save (refreshed access token)", |i| {
         let mut t = token(100 + i);
         t.access_token = Some(format!("1000.access.refreshed.{i}"));
         store.save_token(&t).await.expect("save")
     });
-    op!("delete_token", |i| store.delete_token(&(6 + i).to_string()).await.expect("delete"));
+    op!("delete_token", |i| store
+        .delete_token(&(6 + i).to_string())
+        .await
+        .expect("delete"));
 
     let base = median(&mut rows[0].samples.clone());
-    println!("Lowkey Vault at {}, {rounds} rounds per operation; index versions grow during the run", h.url);
-    println!("{:<32} {:>10} {:>8} {:>12}", "operation", "median ms", "x raw", "calls/op");
+    println!(
+        "Lowkey Vault at {}, {rounds} rounds per operation; index versions grow during the run",
+        h.url
+    );
+    println!(
+        "{:<32} {:>10} {:>8} {:>12}",
+        "operation", "median ms", "x raw", "calls/op"
+    );
     for row in &mut rows {
         let m = median(&mut row.samples);
         println!(

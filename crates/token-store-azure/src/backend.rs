@@ -316,8 +316,9 @@ impl AzureBackend {
         }
     }
 
-    /// PurgeDeletedSecret; `Ok(false)` when it could not be purged yet (404: not in the
-    /// deleted state yet or already purged; 409: still being deleted).
+    /// PurgeDeletedSecret; `Ok(true)` when the name is free of a deleted secret (purged, or
+    /// 404: none there, e.g. a vault without soft-delete), `Ok(false)` when it could not be
+    /// purged yet (409: still being deleted).
     async fn purge(&self, full: &str, operation: &'static str) -> Result<bool> {
         self.calls.record("PurgeDeletedSecret");
         match self.client.purge_deleted_secret(full, None).await {
@@ -325,7 +326,8 @@ impl AzureBackend {
             Err(e) => {
                 let error = map_error(e, operation);
                 match error.kind() {
-                    ErrorKind::NotFound | ErrorKind::Conflict => Ok(false),
+                    ErrorKind::NotFound => Ok(true),
+                    ErrorKind::Conflict => Ok(false),
                     ErrorKind::PermissionDenied => Err(Error::new(
                         ErrorKind::PermissionDenied,
                         "Key Vault refused to purge a deleted secret (purge protection on, or no purge \
@@ -556,8 +558,8 @@ impl SecretBackend for AzureBackend {
         if self.delete_mode == DeleteMode::SoftDelete {
             return Ok(());
         }
-        // Deletion completes asynchronously: purge answers 409/404 until the secret is in
-        // the deleted state. A name left unpurged is purged by the next write meeting it.
+        // Deletion completes asynchronously: purge answers 409 until the secret is in the
+        // deleted state. A name left unpurged is purged by the next write meeting it.
         let mut backoff = Duration::from_millis(50);
         for _ in 0..6 {
             if self.purge(&full, OP).await? {

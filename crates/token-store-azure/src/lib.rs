@@ -33,14 +33,21 @@
 //! same second as the base are included, which the idempotent merge absorbs); readers do
 //! the same. Concurrent writers of distinct users therefore lose no entry.
 //!
-//! Extra calls this costs per index write, compared with a compare-and-swap backend: one
-//! version listing (one GetSecretVersions page per 25 index versions) plus one GetSecret per
-//! version written since the base that this process has not seen (index versions are
-//! cached in memory: they are immutable), and, when another writer raced, one more
-//! SetSecret. Every index read lists the versions too. **The listing grows with the number
-//! of index writes**: Key Vault cannot delete single versions, so a long-lived index gets
-//! slower to read (1 page per 25 writes). [`AzureBackend::retire_versions_before`] is a no-op
-//! (disabling does not shorten the list and Key Vault bills operations, not versions).
+//! Extra calls this costs, compared with a compare-and-swap backend: every index read lists
+//! the index's versions (one GetSecretVersions page per 25 versions); every index write lists
+//! them again after writing, reads each version written since its base that this process has
+//! not seen (index versions are immutable, so they are cached in memory), and writes one
+//! merged version (one more SetSecret) when another writer raced it — or when an earlier
+//! version shares its base's second, since same-second order is unknown. With fewer than 25
+//! index versions a new-user save is 7 calls (GetSecret 2, SetSecret 2, GetSecretVersions 3:
+//! one each for the index read, the create check and the index write) and a find by user
+//! name 3 (GetSecret 2, GetSecretVersions 1).
+//!
+//! **The listing grows with the number of index writes**: Key Vault cannot delete single
+//! versions, so a long-lived index costs one more page per read for every 25 writes.
+//! `AzureBackend::retire_versions_before` is a no-op (disabling does not shorten the list,
+//! and Key Vault bills operations, not stored versions). Soundness assumes `created`
+//! times never decrease in write order (second granularity).
 //!
 //! # Create without create-if-absent
 //!

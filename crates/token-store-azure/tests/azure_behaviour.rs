@@ -38,7 +38,10 @@ async fn concurrent_distinct_users_16x25() {
     let report = stress_distinct_users(&h, 16, 25).await;
     println!("16x25 against Lowkey Vault: {report:?}");
     assert_eq!(report.saved, 400);
-    assert_eq!(report.index_entries, 400, "the index holds exactly one entry per token");
+    assert_eq!(
+        report.index_entries, 400,
+        "the index holds exactly one entry per token"
+    );
 }
 
 /// Key Vault calls per store operation with fewer than 25 index versions (one version-list
@@ -52,7 +55,10 @@ async fn service_calls_per_operation() {
     }
     let check = |operation: &str, expected: &[(&'static str, u64)]| {
         let got = backend.service_calls();
-        println!("service calls {operation}: {} {got:?}", got.values().sum::<u64>());
+        println!(
+            "service calls {operation}: {} {got:?}",
+            got.values().sum::<u64>()
+        );
         assert_eq!(got, calls(expected), "Key Vault calls for {operation}");
         backend.reset_service_calls();
     };
@@ -60,13 +66,30 @@ async fn service_calls_per_operation() {
 
     store.save_token(&token(4)).await.unwrap();
     // index read (get + list) + create (get 404, set, list) + index write (set + list)
-    check("save (new user)", &[("GetSecret", 2), ("GetSecretVersions", 3), ("SetSecret", 2)]);
+    check(
+        "save (new user)",
+        &[("GetSecret", 2), ("GetSecretVersions", 3), ("SetSecret", 2)],
+    );
 
-    store.find_token(&Token::builder().user_name("user2@example.com").build()).await.unwrap().expect("found");
-    check("find_token by user", &[("GetSecret", 2), ("GetSecretVersions", 1)]);
+    store
+        .find_token(&Token::builder().user_name("user2@example.com").build())
+        .await
+        .unwrap()
+        .expect("found");
+    check(
+        "find_token by user",
+        &[("GetSecret", 2), ("GetSecretVersions", 1)],
+    );
 
-    store.find_token(&Token::builder().access_token("1000.access.3").build()).await.unwrap().expect("found");
-    check("find_token by access token", &[("GetSecret", 2), ("GetSecretVersions", 1)]);
+    store
+        .find_token(&Token::builder().access_token("1000.access.3").build())
+        .await
+        .unwrap()
+        .expect("found");
+    check(
+        "find_token by access token",
+        &[("GetSecret", 2), ("GetSecretVersions", 1)],
+    );
 
     store.find_token_by_id("1").await.unwrap().expect("found");
     check("find_token_by_id", &[("GetSecret", 1)]);
@@ -74,25 +97,48 @@ async fn service_calls_per_operation() {
     let mut refreshed = token(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
     store.save_token(&refreshed).await.unwrap();
-    check("save (refreshed access token)", &[("GetSecret", 2), ("GetSecretVersions", 2), ("SetSecret", 2)]);
+    check(
+        "save (refreshed access token)",
+        &[("GetSecret", 2), ("GetSecretVersions", 2), ("SetSecret", 2)],
+    );
 
     store.save_token(&refreshed).await.unwrap();
-    check("save (unchanged)", &[("GetSecret", 2), ("GetSecretVersions", 1)]);
+    check(
+        "save (unchanged)",
+        &[("GetSecret", 2), ("GetSecretVersions", 1)],
+    );
 
     assert_eq!(store.get_tokens().await.unwrap().len(), 4);
-    check("get_tokens (4)", &[("GetSecret", 5), ("GetSecretVersions", 1)]);
+    check(
+        "get_tokens (4)",
+        &[("GetSecret", 5), ("GetSecretVersions", 1)],
+    );
 
     store.delete_token("4").await.unwrap();
     check(
         "delete_token",
-        &[("DeleteSecret", 1), ("PurgeDeletedSecret", 1), ("GetSecret", 1), ("GetSecretVersions", 2), ("SetSecret", 1)],
+        &[
+            ("DeleteSecret", 1),
+            ("PurgeDeletedSecret", 1),
+            ("GetSecret", 1),
+            ("GetSecretVersions", 2),
+            ("SetSecret", 1),
+        ],
     );
 
     store.delete_tokens().await.unwrap();
     let got = backend.service_calls();
     println!("service calls delete_tokens (3): {got:?}");
-    assert_eq!(got.get("DeleteSecret"), Some(&3), "one DeleteSecret per token secret");
-    assert_eq!(got.get("PurgeDeletedSecret"), Some(&3), "one purge per token secret");
+    assert_eq!(
+        got.get("DeleteSecret"),
+        Some(&3),
+        "one DeleteSecret per token secret"
+    );
+    assert_eq!(
+        got.get("PurgeDeletedSecret"),
+        Some(&3),
+        "one purge per token secret"
+    );
 }
 
 #[tokio::test]
@@ -105,23 +151,56 @@ async fn raw_secret_values_show_the_stored_json() {
     let client = h.raw_client();
 
     let token_secret = backend.secret_name(&format!("token-{id}")).unwrap();
-    assert_eq!(token_secret, format!("{}token-{id}", AzureHarness::prefix(&namespace)));
-    let raw = client.get_secret(&token_secret, None).await.unwrap().into_model().unwrap();
+    assert_eq!(
+        token_secret,
+        format!("{}token-{id}", AzureHarness::prefix(&namespace))
+    );
+    let raw = client
+        .get_secret(&token_secret, None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
     let json: serde_json::Value = serde_json::from_str(raw.value.as_deref().unwrap()).unwrap();
-    println!("raw token secret keys: {:?}", json.as_object().unwrap().keys().collect::<Vec<_>>());
+    println!(
+        "raw token secret keys: {:?}",
+        json.as_object().unwrap().keys().collect::<Vec<_>>()
+    );
     let text = json.to_string();
-    for value in ["user7@example.com", "1000.refresh.7", "1000.access.7", "client-secret-value", "1000.CLIENT"] {
+    for value in [
+        "user7@example.com",
+        "1000.refresh.7",
+        "1000.access.7",
+        "client-secret-value",
+        "1000.CLIENT",
+    ] {
         assert!(text.contains(value), "token secret holds {value}");
     }
     let tags = raw.tags.unwrap_or_default();
-    assert_eq!(tags.get("managed-by").map(String::as_str), Some("token-store"));
+    assert_eq!(
+        tags.get("managed-by").map(String::as_str),
+        Some("token-store")
+    );
     assert_eq!(tags.get("suite").map(String::as_str), Some("conformance"));
 
     let index_secret = backend.secret_name("index").unwrap();
-    let raw = client.get_secret(&index_secret, None).await.unwrap().into_model().unwrap();
+    let raw = client
+        .get_secret(&index_secret, None)
+        .await
+        .unwrap()
+        .into_model()
+        .unwrap();
     let index = raw.value.unwrap();
-    for plain in ["user7@example.com", "1000.refresh.7", "1000.access.7", "client-secret-value"] {
-        assert!(!index.contains(plain), "the index holds no plaintext {plain}");
+    for plain in [
+        "user7@example.com",
+        "1000.refresh.7",
+        "1000.access.7",
+        "client-secret-value",
+    ] {
+        assert!(
+            !index.contains(plain),
+            "the index holds no plaintext {plain}"
+        );
     }
     store.delete_tokens().await.unwrap();
 }
@@ -133,10 +212,19 @@ async fn deleted_names_are_reusable_at_once() {
     backend.create("token-1", "{\"a\":1}").await.unwrap();
     backend.delete("token-1").await.unwrap();
     assert!(backend.get("token-1").await.unwrap().is_none());
-    backend.create("token-1", "{\"a\":2}").await.expect("purged name can be created again");
-    assert_eq!(backend.get("token-1").await.unwrap().unwrap().value, "{\"a\":2}");
+    backend
+        .create("token-1", "{\"a\":2}")
+        .await
+        .expect("purged name can be created again");
+    assert_eq!(
+        backend.get("token-1").await.unwrap().unwrap().value,
+        "{\"a\":2}"
+    );
     backend.delete("token-1").await.unwrap();
-    backend.delete("token-1").await.expect("deleting a missing secret succeeds");
+    backend
+        .delete("token-1")
+        .await
+        .expect("deleting a missing secret succeeds");
 }
 
 #[tokio::test]
@@ -148,7 +236,10 @@ async fn a_soft_deleted_name_is_purged_on_write() {
     let full = backend.secret_name("token-2").unwrap();
     h.raw_client().delete_secret(&full, None).await.unwrap();
     backend.reset_service_calls();
-    backend.put("token-2", "new").await.expect("the 409 is resolved by purging");
+    backend
+        .put("token-2", "new")
+        .await
+        .expect("the 409 is resolved by purging");
     let got = backend.service_calls();
     println!("service calls put over a soft-deleted name: {got:?}");
     assert_eq!(got.get("PurgeDeletedSecret"), Some(&1));
@@ -160,12 +251,22 @@ async fn a_soft_deleted_name_is_purged_on_write() {
 async fn soft_delete_mode_recovers_then_writes() {
     let h = harness();
     let namespace = random_namespace();
-    let backend = h.builder(&namespace).delete_mode(DeleteMode::SoftDelete).build_backend().unwrap();
+    let backend = h
+        .builder(&namespace)
+        .delete_mode(DeleteMode::SoftDelete)
+        .build_backend()
+        .unwrap();
     backend.put("token-3", "first").await.unwrap();
     backend.delete("token-3").await.unwrap();
     assert!(backend.get("token-3").await.unwrap().is_none());
-    backend.create("token-3", "second").await.expect("create over a soft-deleted name recovers it");
-    assert_eq!(backend.get("token-3").await.unwrap().unwrap().value, "second");
+    backend
+        .create("token-3", "second")
+        .await
+        .expect("create over a soft-deleted name recovers it");
+    assert_eq!(
+        backend.get("token-3").await.unwrap().unwrap().value,
+        "second"
+    );
     let got = backend.service_calls();
     assert_eq!(got.get("RecoverDeletedSecret"), Some(&1), "{got:?}");
     // clean up with purge
@@ -196,14 +297,27 @@ async fn concurrent_creates_of_one_name_have_at_most_one_winner() {
                 Err(e) => assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}"),
             }
         }
-        assert!(winners.len() <= 1, "round {round}: several creators won: {winners:?}");
-        let current = h.azure_backend(&namespace).get(&name).await.unwrap().expect("someone wrote");
+        assert!(
+            winners.len() <= 1,
+            "round {round}: several creators won: {winners:?}"
+        );
+        let current = h
+            .azure_backend(&namespace)
+            .get(&name)
+            .await
+            .unwrap()
+            .expect("someone wrote");
         if let [winner] = winners.as_slice() {
             single_winner_rounds += 1;
-            assert_eq!(&current.value, winner, "round {round}: the winner's value is current");
+            assert_eq!(
+                &current.value, winner,
+                "round {round}: the winner's value is current"
+            );
         }
     }
-    println!("create races: {single_winner_rounds}/10 rounds had exactly one winner, the rest none (same-second ties)");
+    println!(
+        "create races: {single_winner_rounds}/10 rounds had exactly one winner, the rest none (same-second ties)"
+    );
     h.azure_backend(&namespace).list("").await.unwrap();
 }
 
@@ -218,7 +332,10 @@ async fn list_reads_every_page() {
     backend.put("index", "i").await.unwrap();
     backend.reset_service_calls();
     let listed = backend.list("token-").await.unwrap();
-    assert_eq!(listed, ["token-1", "token-2", "token-3", "token-4", "token-5"]);
+    assert_eq!(
+        listed,
+        ["token-1", "token-2", "token-3", "token-4", "token-5"]
+    );
     let pages = backend.service_calls()["GetSecrets"];
     println!("list with page size 2: {pages} GetSecrets pages");
     assert!(pages >= 3, "several pages were read");
@@ -242,17 +359,34 @@ async fn versions_after_reads_every_page_and_the_tail() {
     let all = reader.versions_after("index", None).await.unwrap();
     let got = reader.service_calls();
     println!("versions_after(None) of 12 versions, page size 5: {got:?}");
-    assert_eq!(got.get("GetSecretVersions"), Some(&3), "12 versions in pages of 5");
-    assert_eq!(got.get("GetSecretVersion"), Some(&12), "each version read once");
+    assert_eq!(
+        got.get("GetSecretVersions"),
+        Some(&3),
+        "12 versions in pages of 5"
+    );
+    assert_eq!(
+        got.get("GetSecretVersion"),
+        Some(&12),
+        "each version read once"
+    );
     let mut values: Vec<String> = all.iter().map(|v| v.value.clone()).collect();
     values.sort_by_key(|v| v[1..].parse::<u32>().unwrap());
     assert_eq!(values, (0..12).map(|n| format!("v{n}")).collect::<Vec<_>>());
-    let tail = reader.versions_after("index", Some(&written[9])).await.unwrap();
+    let tail = reader
+        .versions_after("index", Some(&written[9]))
+        .await
+        .unwrap();
     let tail: Vec<&str> = tail.iter().map(|v| v.version.as_str()).collect();
     for later in &written[10..] {
-        assert!(tail.contains(&later.as_str()), "versions after the base include {later}");
+        assert!(
+            tail.contains(&later.as_str()),
+            "versions after the base include {later}"
+        );
     }
-    assert!(!tail.contains(&written[9].as_str()), "the base itself is not repeated");
+    assert!(
+        !tail.contains(&written[9].as_str()),
+        "the base itself is not repeated"
+    );
     writer.delete("index").await.unwrap();
 }
 
@@ -261,10 +395,19 @@ async fn oversized_values_fail_before_any_call() {
     let h = harness();
     let backend = h.azure_backend(&random_namespace());
     let big = "x".repeat(MAX_VALUE_BYTES + 1);
-    assert_eq!(backend.put("token-1", &big).await.unwrap_err().kind(), ErrorKind::TooLarge);
-    assert_eq!(backend.create("token-1", &big).await.unwrap_err().kind(), ErrorKind::TooLarge);
+    assert_eq!(
+        backend.put("token-1", &big).await.unwrap_err().kind(),
+        ErrorKind::TooLarge
+    );
+    assert_eq!(
+        backend.create("token-1", &big).await.unwrap_err().kind(),
+        ErrorKind::TooLarge
+    );
     assert!(backend.service_calls().is_empty(), "no call was made");
-    backend.put("token-1", &"x".repeat(MAX_VALUE_BYTES)).await.expect("25,600 bytes fit");
+    backend
+        .put("token-1", &"x".repeat(MAX_VALUE_BYTES))
+        .await
+        .expect("25,600 bytes fit");
     backend.delete("token-1").await.unwrap();
 }
 
@@ -273,22 +416,45 @@ struct NoToken;
 
 #[async_trait::async_trait]
 impl TokenCredential for NoToken {
-    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        Err(azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, "no login"))
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Err(azure_core::Error::with_message(
+            azure_core::error::ErrorKind::Credential,
+            "no login",
+        ))
     }
 }
 
 #[tokio::test]
 async fn errors_map_from_the_service() {
     let h = harness();
-    let backend = h.builder(&random_namespace()).credential(Arc::new(NoToken)).build_backend().unwrap();
+    let backend = h
+        .builder(&random_namespace())
+        .credential(Arc::new(NoToken))
+        .build_backend()
+        .unwrap();
     let e = backend.get("index").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
     assert_eq!(e.backend(), "azure");
 
     let backend = h.azure_backend(&random_namespace());
-    assert!(backend.get("token-404").await.unwrap().is_none(), "404 is None");
-    assert!(backend.versions_after("token-404", None).await.unwrap().is_empty());
-    let e = backend.put_if_current("index", "v", None).await.unwrap_err();
+    assert!(
+        backend.get("token-404").await.unwrap().is_none(),
+        "404 is None"
+    );
+    assert!(
+        backend
+            .versions_after("token-404", None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let e = backend
+        .put_if_current("index", "v", None)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
 }

@@ -26,8 +26,15 @@ pub struct DummyCredential;
 
 #[async_trait::async_trait]
 impl TokenCredential for DummyCredential {
-    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        Ok(AccessToken::new("dummy-token-for-lowkey-vault", OffsetDateTime::now_utc() + Duration::hours(1)))
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        Ok(AccessToken::new(
+            "dummy-token-for-lowkey-vault",
+            OffsetDateTime::now_utc() + Duration::hours(1),
+        ))
     }
 }
 
@@ -40,7 +47,9 @@ pub fn harness() -> AzureHarness {
     let url = std::env::var("TOKEN_STORE_AZURE_URL")
         .ok()
         .filter(|u| !u.is_empty())
-        .expect("TOKEN_STORE_AZURE_URL must name the Lowkey Vault vault (run scripts/test-azure.sh)");
+        .expect(
+            "TOKEN_STORE_AZURE_URL must name the Lowkey Vault vault (run scripts/test-azure.sh)",
+        );
     let ca = std::env::var("TOKEN_STORE_AZURE_CA")
         .ok()
         .filter(|p| !p.is_empty())
@@ -58,8 +67,14 @@ impl AzureHarness {
     /// Client options whose transport trusts only the emulator's certificate.
     pub fn client_options(&self) -> ClientOptions {
         let cert = reqwest::Certificate::from_pem(&self.ca_pem).expect("emulator certificate PEM");
-        let http = reqwest::Client::builder().tls_certs_only([cert]).build().expect("reqwest client");
-        ClientOptions { transport: Some(Transport::new(Arc::new(http))), ..Default::default() }
+        let http = reqwest::Client::builder()
+            .tls_certs_only([cert])
+            .build()
+            .expect("reqwest client");
+        ClientOptions {
+            transport: Some(Transport::new(Arc::new(http))),
+            ..Default::default()
+        }
     }
 
     /// A store builder for `namespace` against the emulator.
@@ -75,7 +90,9 @@ impl AzureHarness {
 
     /// A backend over `namespace`.
     pub fn azure_backend(&self, namespace: &str) -> AzureBackend {
-        self.builder(namespace).build_backend().unwrap_or_else(|e| panic!("Azure backend for {}: {e}", self.url))
+        self.builder(namespace)
+            .build_backend()
+            .unwrap_or_else(|e| panic!("Azure backend for {}: {e}", self.url))
     }
 
     /// A raw client for back-door reads.
@@ -85,7 +102,8 @@ impl AzureHarness {
             verify_challenge_resource: Some(false),
             ..Default::default()
         };
-        SecretClient::new(&self.url, Arc::new(DummyCredential), Some(options)).expect("raw Key Vault client")
+        SecretClient::new(&self.url, Arc::new(DummyCredential), Some(options))
+            .expect("raw Key Vault client")
     }
 }
 
