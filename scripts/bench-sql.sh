@@ -39,5 +39,5 @@ DBSTORE_HOST=127.0.0.1 DBSTORE_PORT="$MARIADB_PORT" DBSTORE_USER="$MARIADB_USER"
   "$ZOHO_PY" "$REPO/interop/zoho-db/bench_dbstore.py" | tee -a "$results" >&2
 
 echo
-printf '%-14s %-28s %s\n' store operation ops/s
-awk '/^RESULT/ { $1 = ""; printf "%-14s %-28s", $2, $3; $2 = ""; $3 = ""; sub(/^ +/, ""); print " " $0 }' "$results"
+printf '%-16s %-28s %s\n' store operation ops/s
+awk '/^RESULT/ { $1 = ""; printf "%-16s %-28s", $2, $3; $2 = ""; $3 = ""; sub(/^ +/, ""); print " " $0 }' "$results"

@@ -56,8 +56,9 @@
 //! # SQLite journal mode
 //!
 //! `SqliteStore` leaves the database's journal mode as it is (the Kaizen sample's default
-//! rollback journal): a commit costs several fsyncs, about 100 saves per second on this kind of
-//! machine. `SqliteStoreBuilder::wal(true)` switches the file to write-ahead logging.
+//! rollback journal), where a commit costs several fsyncs; `SqliteStoreBuilder::wal(true)`
+//! switches the file to write-ahead logging, one fsync per commit (about 3× the saves per
+//! second in `scripts/bench-sql.sh`).
 //!
 //! # Features
 //!
