@@ -1,5 +1,4 @@
 //! Checks shared by the SQLite and MySQL test files.
-#![allow(dead_code)] // each test file uses its own subset
 
 use token_store_core::{Token, TokenStore};
 
