@@ -158,6 +158,7 @@ impl SecretIndexStore {
         let clean = base
             .as_deref()
             .and_then(|b| self.backend.is_next_version(b, &written));
+        let mine_entries = mine.clone();
         let mut merged = mine;
         let mut last = written.clone();
         if clean != Some(true) {
@@ -173,6 +174,10 @@ impl SecretIndexStore {
             for version in &tail {
                 merged.merge(&Index::decode(&version.value)?);
                 last.clone_from(&version.version);
+            }
+            if merged.same_entries(&mine_entries) {
+                // The other versions added nothing ours lacks: no merged version needed.
+                return Ok(merged);
             }
             self.merges.fetch_add(1, Ordering::Relaxed);
             merged.base = Some(last);

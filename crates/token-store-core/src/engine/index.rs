@@ -270,6 +270,11 @@ impl Index {
             .retain(|_, raw| parse_entry(raw).is_ok_and(|e| e.keys.is_some() || e.stamp >= cutoff));
     }
 
+    /// Whether both hold the same entries and id high-water mark (whatever their base).
+    pub(crate) fn same_entries(&self, other: &Index) -> bool {
+        self.hi == other.hi && self.e == other.e
+    }
+
     /// Number of live entries.
     pub(crate) fn len(&self) -> usize {
         self.live_ids().len()
