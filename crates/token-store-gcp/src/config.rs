@@ -180,10 +180,10 @@ impl GcpSecretManagerStoreBuilder {
         for (key, value) in &labels {
             validate_label(key, value)?;
         }
-        if let GcpReplication::UserManaged(locations) = &self.replication {
-            if locations.is_empty() || locations.iter().any(|l| l.is_empty()) {
-                return Err(config_error("user-managed replication needs at least one location"));
-            }
+        if let GcpReplication::UserManaged(locations) = &self.replication
+            && (locations.is_empty() || locations.iter().any(|l| l.is_empty()))
+        {
+            return Err(config_error("user-managed replication needs at least one location"));
         }
         if self.page_size.is_some_and(|size| size <= 0) {
             return Err(config_error("page size must be positive"));
