@@ -34,10 +34,21 @@ pub(crate) struct Parsed {
 /// Parse a whole token file. An empty file is an empty store; anything that is not the Zoho
 /// layout is [`token_store_core::ErrorKind::Corrupt`] (messages name rows, never values).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed> {
+    parse_where(bytes, |_| true)
+}
+
+/// Parse and validate every row of a token file, but build a [`Token`] only for the rows
+/// `keep` selects (lookups keep the few rows whose key cells match; validation still covers
+/// the whole file, so a corrupt file is an error whatever is looked for).
+pub(crate) fn parse_where(
+    bytes: &[u8],
+    mut keep: impl FnMut(&csv::ByteRecord) -> bool,
+) -> Result<Parsed> {
     if bytes.is_empty() {
         return Ok(Parsed::default());
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
+    // Checked once for the whole file: every cell is then UTF-8 too (cells split at ASCII).
+    std::str::from_utf8(bytes).map_err(|e| {
         Error::corrupt(format!(
             "token file is not UTF-8 (invalid byte at offset {})",
             e.valid_up_to()
@@ -46,21 +57,21 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header = match records.next() {
-        None => return Ok(Parsed::default()),
-        Some(header) => header.map_err(|e| csv_error(&e))?,
-    };
-    let width = check_header(&header)?;
+        .from_reader(bytes);
+    // One record reused for every row: the file is read on every operation.
+    let mut record = csv::ByteRecord::new();
+    if !reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))? {
+        return Ok(Parsed::default());
+    }
+    let width = check_header(&record)?;
     let mut parsed = Parsed {
         rows: Vec::new(),
         needs_migration: width == 9,
     };
     let mut seen = std::collections::HashSet::new();
-    for (index, record) in records.enumerate() {
-        let row = index + 2;
-        let record = record.map_err(|e| csv_error(&e))?;
+    let mut row = 1;
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))? {
+        row += 1;
         if record.len() == 1 && record[0].is_empty() {
             continue; // a blank line, as the SDK skips them
         }
@@ -70,16 +81,25 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed> {
                 record.len()
             )));
         }
-        let token = row_to_token(&record, row)?;
-        let id = token.id.clone().expect("row_to_token sets the id");
+        let (id, expiry_time) = check_row(&record, row)?;
         if !seen.insert(id) {
             return Err(Error::corrupt(format!(
                 "row {row} of the token file repeats an id of an earlier row"
             )));
         }
-        parsed.rows.push(token);
+        if keep(&record) {
+            parsed.rows.push(to_token(&record, expiry_time));
+        }
     }
     Ok(parsed)
+}
+
+/// The cell index of a column of [`HEADER`].
+pub(crate) fn column(name: &str) -> usize {
+    HEADER
+        .iter()
+        .position(|h| *h == name)
+        .expect("a column of the Zoho layout")
 }
 
 fn csv_error(err: &csv::Error) -> Error {
@@ -89,8 +109,8 @@ fn csv_error(err: &csv::Error) -> Error {
 }
 
 /// The number of columns the header announces (10, or 9 for the old layout).
-fn check_header(header: &csv::StringRecord) -> Result<usize> {
-    let cells: Vec<&str> = header.iter().collect();
+fn check_header(header: &csv::ByteRecord) -> Result<usize> {
+    let cells: Vec<&str> = header.iter().map(utf8).collect();
     let expected_len = match cells.len() {
         10 | 9 => cells.len(),
         n => {
@@ -118,31 +138,39 @@ fn check_header(header: &csv::StringRecord) -> Result<usize> {
     Ok(expected_len)
 }
 
-fn cell(record: &csv::StringRecord, index: usize) -> Option<String> {
+/// A cell of a file already checked to be UTF-8.
+fn utf8(cell: &[u8]) -> &str {
+    std::str::from_utf8(cell).expect("the whole file was checked to be UTF-8")
+}
+
+fn cell(record: &csv::ByteRecord, index: usize) -> Option<String> {
     record
         .get(index)
         .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+        .map(|v| utf8(v).to_owned())
 }
 
-fn row_to_token(record: &csv::StringRecord, row: usize) -> Result<Token> {
-    let id = cell(record, 0)
-        .ok_or_else(|| Error::corrupt(format!("row {row} of the token file has no id")))?;
-    parse_id(&id).map_err(|_| {
+/// Check a data row's id and expiry; returns the id's value and the expiry.
+fn check_row(record: &csv::ByteRecord, row: usize) -> Result<(u64, Option<i64>)> {
+    let id = parse_id(utf8(&record[0])).map_err(|_| {
         Error::corrupt(format!(
             "row {row} of the token file has an id that is not 1 to 10 decimal digits"
         ))
     })?;
-    let expiry_time = match cell(record, 7) {
-        None => None,
-        Some(text) => Some(text.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+    let expiry_time = match utf8(&record[7]) {
+        "" => None,
+        text => Some(text.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
             Error::corrupt(format!(
                 "row {row} of the token file has an expiry_time that is not epoch milliseconds"
             ))
         })?),
     };
-    Ok(Token {
-        id: Some(id),
+    Ok((id, expiry_time))
+}
+
+fn to_token(record: &csv::ByteRecord, expiry_time: Option<i64>) -> Token {
+    Token {
+        id: cell(record, 0),
         user_name: cell(record, 1),
         client_id: cell(record, 2),
         client_secret: cell(record, 3),
@@ -152,7 +180,7 @@ fn row_to_token(record: &csv::StringRecord, row: usize) -> Result<Token> {
         expiry_time,
         redirect_url: cell(record, 8),
         api_domain: cell(record, 9),
-    })
+    }
 }
 
 /// The whole file for `rows`, exactly as the Python SDK's `csv.writer` writes it.
