@@ -47,7 +47,9 @@ async fn bench(dir: &std::path::Path, rows: usize, iterations: usize) {
     }
     let store = &store;
     let find = measure(iterations, |i| async move {
-        let query = Token::builder().user_name(user(i % rows).user_name.unwrap()).build();
+        let query = Token::builder()
+            .user_name(user(i % rows).user_name.unwrap())
+            .build();
         assert!(store.find_token(&query).await.expect("find").is_some());
     })
     .await;

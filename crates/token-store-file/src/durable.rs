@@ -83,3 +83,14 @@ pub(crate) fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
         Err(e) => Err(e),
     }
 }
+
+/// The file a symlink points to, also when that file does not exist yet.
+pub(crate) fn resolve_symlink(link: &Path) -> io::Result<std::path::PathBuf> {
+    match std::fs::canonicalize(link) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let target = std::fs::read_link(link)?;
+            Ok(link.parent().unwrap_or(Path::new("")).join(target))
+        }
+        resolved => resolved,
+    }
+}

@@ -60,7 +60,10 @@ pub(crate) fn parse_where(
         .from_reader(bytes);
     // One record reused for every row: the file is read on every operation.
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))? {
+    if !reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(&e))?
+    {
         return Ok(Parsed::default());
     }
     let width = check_header(&record)?;
@@ -70,7 +73,10 @@ pub(crate) fn parse_where(
     };
     let mut seen = std::collections::HashSet::new();
     let mut row = 1;
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error(&e))? {
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(&e))?
+    {
         row += 1;
         if record.len() == 1 && record[0].is_empty() {
             continue; // a blank line, as the SDK skips them

@@ -9,7 +9,7 @@ use token_store_core::lookup::{
 };
 use token_store_core::{Error, ErrorKind, Result, Token, TokenStore};
 
-use crate::durable::{FileLock, read_if_exists, replace_atomically};
+use crate::durable::{FileLock, read_if_exists, replace_atomically, resolve_symlink};
 use crate::error::io_error;
 use crate::format::{Parsed, column, parse, parse_where, serialize};
 
@@ -52,6 +52,8 @@ impl FileStore {
     /// Open the token file at `path` as the Zoho SDK's FileStore constructor does: a missing
     /// or empty file is created with the header row only, an old 9-column file (no
     /// `api_domain`) is migrated to 10 columns. A corrupt file is an error and stays as it is.
+    /// A symlink is resolved once here, so writes replace its target, not the link. The
+    /// directory must be writable (temporary file, rename, lock file).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         let path: PathBuf = path.into();
         if path.as_os_str().is_empty() {
@@ -61,6 +63,18 @@ impl FileStore {
                     .with_operation("open"),
             );
         }
+        // Atomic replacement renames over the path: write through a symlink to its target
+        // instead of replacing the link.
+        let path = match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                resolve_symlink(&path).map_err(|e| {
+                    io_error(e, "resolving the token file's symlink")
+                        .with_backend(BACKEND)
+                        .with_operation("open")
+                })?
+            }
+            _ => path,
+        };
         let mut lock_path = path.clone().into_os_string();
         lock_path.push(".lock");
         let store = Self {

@@ -248,6 +248,22 @@ async fn files_are_mode_0600() {
 }
 
 #[tokio::test]
+async fn a_symlinked_file_stays_a_symlink() {
+    let (dir, target) = temp_file();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let store = FileStore::open(&link).unwrap();
+    store.save_token(&user(1)).await.unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(text(&target).contains("user1@example.com"));
+}
+
+#[tokio::test]
 async fn header_row_is_never_matched() {
     let (_dir, path) = temp_file();
     let store = FileStore::open(&path).unwrap();
