@@ -66,13 +66,11 @@ impl FileStore {
         // Atomic replacement renames over the path: write through a symlink to its target
         // instead of replacing the link.
         let path = match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                resolve_symlink(&path).map_err(|e| {
-                    io_error(e, "resolving the token file's symlink")
-                        .with_backend(BACKEND)
-                        .with_operation("open")
-                })?
-            }
+            Ok(meta) if meta.file_type().is_symlink() => resolve_symlink(&path).map_err(|e| {
+                io_error(e, "resolving the token file's symlink")
+                    .with_backend(BACKEND)
+                    .with_operation("open")
+            })?,
             _ => path,
         };
         let mut lock_path = path.clone().into_os_string();
