@@ -7,7 +7,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 ZOHO_PY="$("$REPO/interop/zoho-db/setup-venv.sh")"
-export BENCH_DIR="$REPO/.cache/bench-file"
+export BENCH_DIR="${BENCH_DIR:-$REPO/.cache/bench-file}"
 export BENCH_ITERATIONS="${BENCH_ITERATIONS:-2000}"
 export BENCH_ROWS="${BENCH_ROWS:-10 1000}"
 mkdir -p "$BENCH_DIR"

@@ -1,6 +1,9 @@
 //! The Zoho Python SDK's token file format: CSV (minimal quoting, CRLF), a header row, then one
 //! row of ten cells per token. Absent values are empty cells.
 
+use std::cell::RefCell;
+use std::io;
+
 use token_store_core::lookup::parse_id;
 use token_store_core::{Error, Result, Token};
 
@@ -33,7 +36,7 @@ pub(crate) struct Parsed {
 
 /// Parse a whole token file. An empty file is an empty store; anything that is not the Zoho
 /// layout is [`token_store_core::ErrorKind::Corrupt`] (messages name rows, never values).
-pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed> {
+pub(crate) fn parse(bytes: Vec<u8>) -> Result<Parsed> {
     parse_where(bytes, |_| true)
 }
 
@@ -41,24 +44,47 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed> {
 /// `keep` selects (lookups keep the few rows whose key cells match; validation still covers
 /// the whole file, so a corrupt file is an error whatever is looked for).
 pub(crate) fn parse_where(
-    bytes: &[u8],
-    mut keep: impl FnMut(&csv::ByteRecord) -> bool,
+    bytes: Vec<u8>,
+    keep: impl FnMut(&csv::ByteRecord) -> bool,
 ) -> Result<Parsed> {
     if bytes.is_empty() {
         return Ok(Parsed::default());
     }
     // Checked once for the whole file: every cell is then UTF-8 too (cells split at ASCII).
-    std::str::from_utf8(bytes).map_err(|e| {
+    std::str::from_utf8(&bytes).map_err(|e| {
         Error::corrupt(format!(
             "token file is not UTF-8 (invalid byte at offset {})",
             e.valid_up_to()
         ))
     })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    // One record reused for every row: the file is read on every operation.
+    READER.with_borrow_mut(|reader| {
+        *reader.get_mut() = io::Cursor::new(bytes);
+        // Resets the parser and drops the buffered input of the previous file.
+        let parsed = match reader.seek_raw(io::SeekFrom::Start(0), csv::Position::new()) {
+            Ok(()) => parse_records(reader, keep),
+            Err(e) => Err(csv_error(&e)),
+        };
+        *reader.get_mut() = io::Cursor::new(Vec::new()); // keep no token bytes around
+        parsed
+    })
+}
+
+thread_local! {
+    /// One CSV reader per thread, reused: building a reader (its DFA) costs several times
+    /// more than parsing a small token file, and the file is parsed on every operation.
+    static READER: RefCell<csv::Reader<io::Cursor<Vec<u8>>>> = RefCell::new(
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(io::Cursor::new(Vec::new())),
+    );
+}
+
+fn parse_records(
+    reader: &mut csv::Reader<io::Cursor<Vec<u8>>>,
+    mut keep: impl FnMut(&csv::ByteRecord) -> bool,
+) -> Result<Parsed> {
+    // One record reused for every row.
     let mut record = csv::ByteRecord::new();
     if !reader
         .read_byte_record(&mut record)
@@ -225,12 +251,26 @@ mod tests {
     #[test]
     fn blank_lines_are_skipped_and_quotes_round_trip() {
         let file = b"id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain\r\n\r\n1,\"a,\"\"b\"\"\r\nc\",,,r,,,5,,\r\n\r\n";
-        let parsed = parse(file).unwrap();
+        let parsed = parse(file.to_vec()).unwrap();
         assert_eq!(parsed.rows.len(), 1);
         assert_eq!(parsed.rows[0].user_name.as_deref(), Some("a,\"b\"\r\nc"));
         assert_eq!(parsed.rows[0].expiry_time, Some(5));
         assert_eq!(parsed.rows[0].client_id, None);
         let again = serialize(&parsed.rows);
-        assert_eq!(parse(&again).unwrap().rows, parsed.rows);
+        assert_eq!(parse(again).unwrap().rows, parsed.rows);
+    }
+
+    #[test]
+    fn the_reused_reader_starts_fresh_after_a_failed_or_unfinished_parse() {
+        let header = HEADER.join(",") + "\r\n";
+        let valid = format!("{header}1,me,,,1000.r,,,,,\r\n").into_bytes();
+        let corrupt_midway = format!("{header}1,a,,,r,,,,,\r\nx,b,,,r,,,,,\r\n2,c,,,r,,,,,\r\n");
+        let open_quote = format!("{header}1,\"never closed,,,r,,,,,\r\n");
+        for bad in [corrupt_midway, open_quote] {
+            let _ = parse(bad.into_bytes());
+            let parsed = parse(valid.clone()).unwrap();
+            assert_eq!(parsed.rows.len(), 1);
+            assert_eq!(parsed.rows[0].user_name.as_deref(), Some("me"));
+        }
     }
 }

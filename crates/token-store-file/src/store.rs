@@ -121,7 +121,7 @@ impl FileStore {
         let _lock = self.lock()?;
         match read_if_exists(&self.path).map_err(|e| io_error(e, "reading the token file"))? {
             Some(bytes) if !bytes.is_empty() => {
-                let parsed = parse(&bytes)?;
+                let parsed = parse(bytes)?;
                 if parsed.needs_migration {
                     self.write(&parsed.rows)?;
                 }
@@ -138,7 +138,7 @@ impl FileStore {
     /// The rows of the file; a missing or empty file has none.
     fn read(&self) -> Result<Parsed> {
         match read_if_exists(&self.path).map_err(|e| io_error(e, "reading the token file"))? {
-            Some(bytes) => parse(&bytes),
+            Some(bytes) => parse(bytes),
             None => Ok(Parsed::default()),
         }
     }
@@ -151,7 +151,7 @@ impl FileStore {
     /// The rows `keep` selects, after validating the whole file.
     fn read_where(&self, keep: impl FnMut(&csv::ByteRecord) -> bool) -> Result<Vec<Token>> {
         match read_if_exists(&self.path).map_err(|e| io_error(e, "reading the token file"))? {
-            Some(bytes) => Ok(parse_where(&bytes, keep)?.rows),
+            Some(bytes) => Ok(parse_where(bytes, keep)?.rows),
             None => Ok(Vec::new()),
         }
     }
