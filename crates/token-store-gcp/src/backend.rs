@@ -5,7 +5,7 @@
 //! | `get` | 1 AccessSecretVersion (`versions/latest`) |
 //! | `get_many` | 1 AccessSecretVersion per name (the service has no batch read) |
 //! | `create` | CreateSecret + AddSecretVersion = 2 |
-//! | `put` | 1 AddSecretVersion; on NOT_FOUND CreateSecret + AddSecretVersion again = 3 |
+//! | `put` | 1 AddSecretVersion; on NOT_FOUND CreateSecret + AddSecretVersion again = 3; for a token secret past version 1 also 1 DestroySecretVersion of the superseded version |
 //! | `versions_after(since = n)` | 1 access of `latest` (= L) + 1 access per version n+1..L-1 |
 //! | `versions_after(None)` | ListSecretVersions pages + 1 access per enabled version |
 //! | `retire_versions_before(k)` | 1 DestroySecretVersion per version in [floor, k); the first call in a process lists the enabled versions once to find them |
@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, secret_version};
-use token_store_core::{BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+use token_store_core::{BackendLimits, Error, ErrorKind, INDEX_NAME, IndexProtocol, Result, SecretBackend, Versioned};
 
 use crate::calls::CallCounter;
 use crate::config::GcpReplication;
@@ -37,6 +37,7 @@ pub struct GcpBackend {
     labels: BTreeMap<String, String>,
     replication: GcpReplication,
     page_size: Option<i32>,
+    keep_token_versions: bool,
     /// Per secret, the lowest version that may still be enabled (all below were retired by
     /// this process), so retiring costs one destroy per superseded version.
     retired_below: Mutex<HashMap<String, u64>>,
@@ -70,8 +71,9 @@ impl GcpBackend {
         labels: BTreeMap<String, String>,
         replication: GcpReplication,
         page_size: Option<i32>,
+        keep_token_versions: bool,
     ) -> Self {
-        Self { client, names, labels, replication, page_size, retired_below: Mutex::new(HashMap::new()), calls: CallCounter::default() }
+        Self { client, names, labels, replication, page_size, keep_token_versions, retired_below: Mutex::new(HashMap::new()), calls: CallCounter::default() }
     }
 
     /// The full resource name (`projects/<p>/secrets/<prefix><relative>`) a relative name is
@@ -193,6 +195,24 @@ impl GcpBackend {
     }
 }
 
+impl GcpBackend {
+    /// After a put of a token secret, destroy the version it superseded so token refreshes
+    /// do not pile up billed versions (one DestroySecretVersion). The index is left alone:
+    /// the engine merges its older versions and retires them itself. Best effort: the new
+    /// value is already written, so a failure is only logged.
+    async fn retire_previous(&self, name: &str, version: &str) {
+        if name == INDEX_NAME || self.keep_token_versions {
+            return;
+        }
+        let Some(previous) = version.parse::<u64>().ok().and_then(|v| v.checked_sub(1)).filter(|&v| v > 0) else {
+            return;
+        };
+        if let Err(error) = self.destroy(name, previous).await {
+            tracing::warn!(backend = "gcp", secret = name, version = previous, %error, "could not destroy the superseded token version");
+        }
+    }
+}
+
 fn parse_version(version: &str, operation: &'static str) -> Result<u64> {
     version.parse().map_err(|_| {
         Error::new(ErrorKind::InvalidInput, format!("{version:?} is not a Secret Manager version number"))
@@ -239,16 +259,18 @@ impl SecretBackend for GcpBackend {
         if value.len() > MAX_VALUE_BYTES {
             return Err(value_too_large(value.len()).with_operation("put"));
         }
-        match self.add_version(name, value, "put").await {
+        let version = match self.add_version(name, value, "put").await {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 match self.create_secret(name, "put").await {
                     Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(e),
                     _ => {}
                 }
-                self.add_version(name, value, "put").await
+                self.add_version(name, value, "put").await?
             }
-            other => other,
-        }
+            other => other?,
+        };
+        self.retire_previous(name, &version).await;
+        Ok(version)
     }
 
     async fn put_if_current(&self, _name: &str, _value: &str, _expected: Option<&str>) -> Result<String> {

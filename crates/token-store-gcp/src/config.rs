@@ -75,6 +75,7 @@ pub struct GcpSecretManagerStoreBuilder {
     labels: BTreeMap<String, String>,
     replication: GcpReplication,
     page_size: Option<i32>,
+    keep_token_versions: bool,
     engine_options: Option<EngineOptions>,
 }
 
@@ -162,6 +163,13 @@ impl GcpSecretManagerStoreBuilder {
         self
     }
 
+    /// Keep every version of token secrets (an audit trail, each version billed) instead of
+    /// destroying the superseded one after each save (default: destroy).
+    pub fn keep_token_versions(mut self, keep: bool) -> Self {
+        self.keep_token_versions = keep;
+        self
+    }
+
     /// Retry and tombstone tuning of the index engine.
     pub fn engine_options(mut self, options: EngineOptions) -> Self {
         self.engine_options = Some(options);
@@ -203,7 +211,7 @@ impl GcpSecretManagerStoreBuilder {
                 builder.build().await.map_err(|e| config_error("could not create the Secret Manager client").with_source(e))?
             }
         };
-        Ok(GcpBackend::new(client, names, labels, self.replication, self.page_size))
+        Ok(GcpBackend::new(client, names, labels, self.replication, self.page_size, self.keep_token_versions))
     }
 
     /// Check the settings, connect, and return the store.

@@ -41,7 +41,10 @@
 //! version `b`, the engine retires the index versions below `b`: this backend destroys
 //! them, one DestroySecretVersion per superseded version (normally 1 per index write; the
 //! first retirement in a process lists the enabled versions once). Token secrets get a new
-//! version on each save; see [`GcpBackend`] for the call table.
+//! version on each save; the backend destroys the superseded one right after (1 extra
+//! DestroySecretVersion per update of an existing token, a free management call) unless
+//! [`GcpSecretManagerStoreBuilder::keep_token_versions`] is set. See [`GcpBackend`] for the
+//! call table.
 //!
 //! # Errors
 //!

@@ -83,7 +83,8 @@ async fn service_calls_per_operation() {
     let mut refreshed = token(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
     store.save_token(&refreshed).await.unwrap();
-    check("save (refreshed access token)", &[("AccessSecretVersion", 2), ("AddSecretVersion", 2)], retire);
+    // + 1 DestroySecretVersion of the superseded token version.
+    check("save (refreshed access token)", &[("AccessSecretVersion", 2), ("AddSecretVersion", 2), ("DestroySecretVersion", 1)], retire);
 
     store.save_token(&refreshed).await.unwrap();
     check("save (unchanged)", &[("AccessSecretVersion", 2)], &[]);
@@ -137,10 +138,10 @@ async fn raw_secret_values_show_the_stored_json() {
 }
 
 #[tokio::test]
-async fn superseded_index_versions_are_destroyed() {
+async fn superseded_versions_are_destroyed() {
     let h = harness();
     if !h.emulator.destroys_versions() {
-        return gated("superseded_index_versions_are_destroyed", "gsm has no DestroySecretVersion route (404), versions pile up there");
+        return gated("superseded_versions_are_destroyed", "gsm has no DestroySecretVersion route (404), versions pile up there");
     }
     let (backend, store) = engine(&h, &random_namespace()).await;
     for n in 1..=6 {
@@ -158,6 +159,25 @@ async fn superseded_index_versions_are_destroyed() {
     assert_eq!(versions.len(), 6, "one index version per save");
     assert!(enabled.len() <= 2, "only the current index and its base stay enabled: {enabled:?}");
     assert_eq!(store.find_token(&Token::builder().user_name("user1@example.com").build()).await.unwrap().unwrap().id.as_deref(), Some("1"));
+
+    // Token refreshes destroy the version they supersede.
+    for i in 0..3 {
+        let mut refreshed = token(1);
+        refreshed.access_token = Some(format!("1000.access.refreshed.{i}"));
+        store.save_token(&refreshed).await.unwrap();
+    }
+    let versions = backend
+        .client()
+        .list_secret_versions()
+        .set_parent(backend.secret_name("token-1").unwrap())
+        .send()
+        .await
+        .unwrap()
+        .versions;
+    let enabled: Vec<_> = versions.iter().filter(|v| v.state == State::Enabled).map(|v| v.name.clone()).collect();
+    assert_eq!((versions.len(), enabled.len()), (4, 1), "only the current token version stays enabled: {enabled:?}");
+    let current = store.find_token_by_id("1").await.unwrap().unwrap();
+    assert_eq!(current.access_token.as_deref(), Some("1000.access.refreshed.2"));
     store.delete_tokens().await.unwrap();
 }
 
