@@ -56,9 +56,13 @@ where
 
 #[tokio::main]
 async fn main() {
-    let endpoint = std::env::var("TOKEN_STORE_GCP_ENDPOINT").expect("TOKEN_STORE_GCP_ENDPOINT names the emulator");
+    let endpoint = std::env::var("TOKEN_STORE_GCP_ENDPOINT")
+        .expect("TOKEN_STORE_GCP_ENDPOINT names the emulator");
     let emulator = std::env::var("TOKEN_STORE_GCP_EMULATOR").unwrap_or_else(|_| "unknown".into());
-    let iters: usize = std::env::var("GCP_BENCH_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let iters: usize = std::env::var("GCP_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let project = "token-store-bench";
     let prefix = format!("bench-{}-", std::process::id());
     let backend: Arc<GcpBackend> = Arc::new(
@@ -79,10 +83,14 @@ async fn main() {
     for n in 0..3 {
         store.save_token(&token(n)).await.expect("save");
     }
-    let raw_name = format!("{}/versions/latest", backend.secret_name("token-1").unwrap());
+    let raw_name = format!(
+        "{}/versions/latest",
+        backend.secret_name("token-1").unwrap()
+    );
 
     let mut rows: Vec<(String, Samples, f64)> = Vec::new();
-    let mut measure = |name: &str, samples: Samples, calls: f64| rows.push((name.to_owned(), samples, calls));
+    let mut measure =
+        |name: &str, samples: Samples, calls: f64| rows.push((name.to_owned(), samples, calls));
     let per_op = |b: &GcpBackend, n: usize| {
         let total: u64 = b.service_calls().values().sum();
         b.reset_service_calls();
@@ -94,7 +102,11 @@ async fn main() {
         let raw = raw.clone();
         let name = raw_name.clone();
         async move {
-            raw.access_secret_version().set_name(name).send().await.expect("raw access");
+            raw.access_secret_version()
+                .set_name(name)
+                .send()
+                .await
+                .expect("raw access");
         }
     })
     .await;
@@ -118,12 +130,18 @@ async fn main() {
         }
     })
     .await;
-    measure("save_token (refreshed access token)", s, per_op(&backend, iters));
+    measure(
+        "save_token (refreshed access token)",
+        s,
+        per_op(&backend, iters),
+    );
 
     let s = time(iters, |i| {
         let store = &store;
         async move {
-            let q = Token::builder().user_name(format!("bench{}@example.com", 100 + i)).build();
+            let q = Token::builder()
+                .user_name(format!("bench{}@example.com", 100 + i))
+                .build();
             store.find_token(&q).await.expect("find").expect("found");
         }
     })
@@ -133,7 +151,9 @@ async fn main() {
     let s = time(iters, |i| {
         let store = &store;
         async move {
-            let q = Token::builder().access_token(format!("1000.access.{}", 100 + i)).build();
+            let q = Token::builder()
+                .access_token(format!("1000.access.{}", 100 + i))
+                .build();
             store.find_token(&q).await.expect("find").expect("found");
         }
     })
@@ -143,7 +163,11 @@ async fn main() {
     let s = time(iters, |_| {
         let store = &store;
         async move {
-            store.find_token_by_id("2").await.expect("find by id").expect("found");
+            store
+                .find_token_by_id("2")
+                .await
+                .expect("find by id")
+                .expect("found");
         }
     })
     .await;
@@ -158,12 +182,19 @@ async fn main() {
         }
     })
     .await;
-    measure(&format!("get_tokens ({count} tokens)"), s, per_op(&backend, iters.min(5)));
+    measure(
+        &format!("get_tokens ({count} tokens)"),
+        s,
+        per_op(&backend, iters.min(5)),
+    );
 
     let s = time(iters, |i| {
         let store = &store;
         async move {
-            store.delete_token(&(4 + i).to_string()).await.expect("delete");
+            store
+                .delete_token(&(4 + i).to_string())
+                .await
+                .expect("delete");
         }
     })
     .await;
@@ -171,7 +202,10 @@ async fn main() {
 
     let raw_median = rows[0].1.median().as_secs_f64();
     println!("GCP backend against {emulator} at {endpoint}: {iters} samples per operation");
-    println!("{:<38} {:>10} {:>10} {:>9} {:>10}", "operation", "median ms", "mean ms", "x raw", "calls/op");
+    println!(
+        "{:<38} {:>10} {:>10} {:>9} {:>10}",
+        "operation", "median ms", "mean ms", "x raw", "calls/op"
+    );
     for (name, samples, calls) in &rows {
         let median = samples.median().as_secs_f64();
         println!(

@@ -18,7 +18,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, secret_version};
-use token_store_core::{BackendLimits, Error, ErrorKind, INDEX_NAME, IndexProtocol, Result, SecretBackend, Versioned};
+use token_store_core::{
+    BackendLimits, Error, ErrorKind, INDEX_NAME, IndexProtocol, Result, SecretBackend, Versioned,
+};
 
 use crate::calls::CallCounter;
 use crate::config::GcpReplication;
@@ -56,12 +58,20 @@ impl std::fmt::Debug for GcpBackend {
 }
 
 fn value_too_large(len: usize) -> Error {
-    Error::new(ErrorKind::TooLarge, format!("value is {len} bytes; Secret Manager holds at most {MAX_VALUE_BYTES} per version"))
-        .with_backend("gcp")
+    Error::new(
+        ErrorKind::TooLarge,
+        format!("value is {len} bytes; Secret Manager holds at most {MAX_VALUE_BYTES} per version"),
+    )
+    .with_backend("gcp")
 }
 
 fn bad_answer(operation: &'static str, what: &str) -> Error {
-    Error::new(ErrorKind::Unexpected, format!("Secret Manager answered without {what}")).with_backend("gcp").with_operation(operation)
+    Error::new(
+        ErrorKind::Unexpected,
+        format!("Secret Manager answered without {what}"),
+    )
+    .with_backend("gcp")
+    .with_operation(operation)
 }
 
 impl GcpBackend {
@@ -73,7 +83,16 @@ impl GcpBackend {
         page_size: Option<i32>,
         keep_token_versions: bool,
     ) -> Self {
-        Self { client, names, labels, replication, page_size, keep_token_versions, retired_below: Mutex::new(HashMap::new()), calls: CallCounter::default() }
+        Self {
+            client,
+            names,
+            labels,
+            replication,
+            page_size,
+            keep_token_versions,
+            retired_below: Mutex::new(HashMap::new()),
+            calls: CallCounter::default(),
+        }
     }
 
     /// The full resource name (`projects/<p>/secrets/<prefix><relative>`) a relative name is
@@ -101,30 +120,54 @@ impl GcpBackend {
 
     /// Access one version (`latest` or a number); `None` when the secret or version does not
     /// exist.
-    async fn access(&self, relative: &str, version: &str, operation: &'static str) -> Result<Option<Versioned>> {
+    async fn access(
+        &self,
+        relative: &str,
+        version: &str,
+        operation: &'static str,
+    ) -> Result<Option<Versioned>> {
         let name = self.names.version(relative, version)?;
         self.calls.record("AccessSecretVersion");
-        let response = match self.client.access_secret_version().set_name(name).send().await {
+        let response = match self
+            .client
+            .access_secret_version()
+            .set_name(name)
+            .send()
+            .await
+        {
             Ok(response) => response,
             Err(e) => {
                 let error = map_error(e, operation);
-                return if error.kind() == ErrorKind::NotFound { Ok(None) } else { Err(error) };
+                return if error.kind() == ErrorKind::NotFound {
+                    Ok(None)
+                } else {
+                    Err(error)
+                };
             }
         };
-        let number = version_number(&response.name).ok_or_else(|| bad_answer(operation, "a version number"))?;
+        let number = version_number(&response.name)
+            .ok_or_else(|| bad_answer(operation, "a version number"))?;
         let data = response.payload.map(|p| p.data).unwrap_or_default();
         let value = String::from_utf8(data.to_vec()).map_err(|_| {
-            Error::new(ErrorKind::Corrupt, format!("secret {relative} version {number} is not UTF-8"))
-                .with_backend("gcp")
-                .with_operation(operation)
+            Error::new(
+                ErrorKind::Corrupt,
+                format!("secret {relative} version {number} is not UTF-8"),
+            )
+            .with_backend("gcp")
+            .with_operation(operation)
         })?;
-        Ok(Some(Versioned { value, version: number.to_string() }))
+        Ok(Some(Versioned {
+            value,
+            version: number.to_string(),
+        }))
     }
 
     async fn create_secret(&self, relative: &str, operation: &'static str) -> Result<()> {
         validate_relative(relative)?;
         let id = format!("{}{relative}", self.names.prefix());
-        let secret = Secret::new().set_replication(self.replication.to_model()).set_labels(self.labels.clone());
+        let secret = Secret::new()
+            .set_replication(self.replication.to_model())
+            .set_labels(self.labels.clone());
         self.calls.record("CreateSecret");
         self.client
             .create_secret()
@@ -137,17 +180,26 @@ impl GcpBackend {
         Ok(())
     }
 
-    async fn add_version(&self, relative: &str, value: &str, operation: &'static str) -> Result<String> {
+    async fn add_version(
+        &self,
+        relative: &str,
+        value: &str,
+        operation: &'static str,
+    ) -> Result<String> {
         self.calls.record("AddSecretVersion");
         let version = self
             .client
             .add_secret_version()
             .set_parent(self.names.secret(relative)?)
-            .set_payload(SecretPayload::new().set_data(bytes::Bytes::copy_from_slice(value.as_bytes())))
+            .set_payload(
+                SecretPayload::new().set_data(bytes::Bytes::copy_from_slice(value.as_bytes())),
+            )
             .send()
             .await
             .map_err(|e| map_error(e, operation))?;
-        version_number(&version.name).map(|n| n.to_string()).ok_or_else(|| bad_answer(operation, "a version number"))
+        version_number(&version.name)
+            .map(|n| n.to_string())
+            .ok_or_else(|| bad_answer(operation, "a version number"))
     }
 
     /// Numbers of the enabled versions of a secret, ascending (every page).
@@ -156,7 +208,12 @@ impl GcpBackend {
         let mut numbers = Vec::new();
         let mut token = String::new();
         loop {
-            let mut request = self.client.list_secret_versions().set_parent(parent.clone()).set_filter("state:ENABLED").set_page_token(token);
+            let mut request = self
+                .client
+                .list_secret_versions()
+                .set_parent(parent.clone())
+                .set_filter("state:ENABLED")
+                .set_page_token(token);
             if let Some(size) = self.page_size {
                 request = request.set_page_size(size);
             }
@@ -165,11 +222,18 @@ impl GcpBackend {
                 Ok(page) => page,
                 Err(e) => {
                     let error = map_error(e, operation);
-                    return if error.kind() == ErrorKind::NotFound { Ok(Vec::new()) } else { Err(error) };
+                    return if error.kind() == ErrorKind::NotFound {
+                        Ok(Vec::new())
+                    } else {
+                        Err(error)
+                    };
                 }
             };
             numbers.extend(
-                page.versions.iter().filter(|v| v.state == secret_version::State::Enabled).filter_map(|v| version_number(&v.name)),
+                page.versions
+                    .iter()
+                    .filter(|v| v.state == secret_version::State::Enabled)
+                    .filter_map(|v| version_number(&v.name)),
             );
             if page.next_page_token.is_empty() {
                 break;
@@ -184,7 +248,13 @@ impl GcpBackend {
     async fn destroy(&self, relative: &str, number: u64) -> Result<()> {
         let name = self.names.version(relative, &number.to_string())?;
         self.calls.record("DestroySecretVersion");
-        match self.client.destroy_secret_version().set_name(name).send().await {
+        match self
+            .client
+            .destroy_secret_version()
+            .set_name(name)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             // FAILED_PRECONDITION: already destroyed (by another writer).
             Err(e) => match map_error(e, "retire_versions") {
@@ -204,7 +274,12 @@ impl GcpBackend {
         if name == INDEX_NAME || self.keep_token_versions {
             return;
         }
-        let Some(previous) = version.parse::<u64>().ok().and_then(|v| v.checked_sub(1)).filter(|&v| v > 0) else {
+        let Some(previous) = version
+            .parse::<u64>()
+            .ok()
+            .and_then(|v| v.checked_sub(1))
+            .filter(|&v| v > 0)
+        else {
             return;
         };
         if let Err(error) = self.destroy(name, previous).await {
@@ -215,9 +290,12 @@ impl GcpBackend {
 
 fn parse_version(version: &str, operation: &'static str) -> Result<u64> {
     version.parse().map_err(|_| {
-        Error::new(ErrorKind::InvalidInput, format!("{version:?} is not a Secret Manager version number"))
-            .with_backend("gcp")
-            .with_operation(operation)
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("{version:?} is not a Secret Manager version number"),
+        )
+        .with_backend("gcp")
+        .with_operation(operation)
     })
 }
 
@@ -228,7 +306,10 @@ impl SecretBackend for GcpBackend {
     }
 
     fn limits(&self) -> BackendLimits {
-        BackendLimits { max_value_bytes: MAX_VALUE_BYTES, batch_size: 1 }
+        BackendLimits {
+            max_value_bytes: MAX_VALUE_BYTES,
+            batch_size: 1,
+        }
     }
 
     fn index_protocol(&self) -> IndexProtocol {
@@ -273,7 +354,12 @@ impl SecretBackend for GcpBackend {
         Ok(version)
     }
 
-    async fn put_if_current(&self, _name: &str, _value: &str, _expected: Option<&str>) -> Result<String> {
+    async fn put_if_current(
+        &self,
+        _name: &str,
+        _value: &str,
+        _expected: Option<&str>,
+    ) -> Result<String> {
         Err(Error::new(
             ErrorKind::Unsupported,
             "Secret Manager's AddSecretVersion is not conditional; this backend uses the merge-log index protocol",
@@ -286,7 +372,10 @@ impl SecretBackend for GcpBackend {
         let Some(since) = since else {
             let mut all = Vec::new();
             for number in self.enabled_versions(name, "versions_after").await? {
-                if let Some(version) = self.access(name, &number.to_string(), "versions_after").await? {
+                if let Some(version) = self
+                    .access(name, &number.to_string(), "versions_after")
+                    .await?
+                {
                     all.push(version);
                 }
             }
@@ -299,7 +388,10 @@ impl SecretBackend for GcpBackend {
         let latest_number = parse_version(&latest.version, "versions_after")?;
         let mut tail = Vec::new();
         for number in since.saturating_add(1)..latest_number {
-            match self.access(name, &number.to_string(), "versions_after").await {
+            match self
+                .access(name, &number.to_string(), "versions_after")
+                .await
+            {
                 Ok(Some(version)) => tail.push(version),
                 // Gone, or disabled/destroyed (FAILED_PRECONDITION): retired, covered by a later version.
                 Ok(None) => {}
@@ -320,10 +412,20 @@ impl SecretBackend for GcpBackend {
 
     async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
         let keep_from = parse_version(keep_from, "retire_versions")?;
-        let floor = self.retired_below.lock().expect("retired_below lock").get(name).copied();
+        let floor = self
+            .retired_below
+            .lock()
+            .expect("retired_below lock")
+            .get(name)
+            .copied();
         let doomed: Vec<u64> = match floor {
             Some(floor) => (floor..keep_from).collect(),
-            None => self.enabled_versions(name, "retire_versions").await?.into_iter().filter(|&n| n < keep_from).collect(),
+            None => self
+                .enabled_versions(name, "retire_versions")
+                .await?
+                .into_iter()
+                .filter(|&n| n < keep_from)
+                .collect(),
         };
         for number in doomed {
             self.destroy(name, number).await?;
@@ -336,7 +438,10 @@ impl SecretBackend for GcpBackend {
 
     async fn delete(&self, name: &str) -> Result<()> {
         let secret = self.names.secret(name)?;
-        self.retired_below.lock().expect("retired_below lock").remove(name);
+        self.retired_below
+            .lock()
+            .expect("retired_below lock")
+            .remove(name);
         self.calls.record("DeleteSecret");
         match self.client.delete_secret().set_name(secret).send().await {
             Ok(()) => Ok(()),
@@ -355,14 +460,23 @@ impl SecretBackend for GcpBackend {
         let mut names = Vec::new();
         let mut token = String::new();
         loop {
-            let mut request = self.client.list_secrets().set_parent(self.names.parent()).set_filter(filter.clone()).set_page_token(token);
+            let mut request = self
+                .client
+                .list_secrets()
+                .set_parent(self.names.parent())
+                .set_filter(filter.clone())
+                .set_page_token(token);
             if let Some(size) = self.page_size {
                 request = request.set_page_size(size);
             }
             self.calls.record("ListSecrets");
             let page = request.send().await.map_err(|e| map_error(e, "list"))?;
             // The filter is a substring match (and some emulators ignore it): check exactly here.
-            names.extend(page.secrets.iter().filter_map(|s| self.names.relative_of(&s.name, prefix)));
+            names.extend(
+                page.secrets
+                    .iter()
+                    .filter_map(|s| self.names.relative_of(&s.name, prefix)),
+            );
             if page.next_page_token.is_empty() {
                 break;
             }

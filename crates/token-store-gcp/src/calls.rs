@@ -12,7 +12,12 @@ pub(crate) struct CallCounter {
 impl CallCounter {
     /// Count one call of `rpc` (e.g. `AccessSecretVersion`).
     pub(crate) fn record(&self, rpc: &'static str) {
-        *self.counts.lock().expect("call counter lock").entry(rpc).or_default() += 1;
+        *self
+            .counts
+            .lock()
+            .expect("call counter lock")
+            .entry(rpc)
+            .or_default() += 1;
     }
 
     /// Calls so far, by RPC name.

@@ -44,10 +44,13 @@ impl GcpReplication {
     pub(crate) fn to_model(&self) -> Replication {
         match self {
             Self::Automatic => Replication::new().set_automatic(replication::Automatic::new()),
-            Self::UserManaged(locations) => Replication::new().set_user_managed(
-                replication::UserManaged::new()
-                    .set_replicas(locations.iter().map(|l| replication::user_managed::Replica::new().set_location(l.clone()))),
-            ),
+            Self::UserManaged(locations) => {
+                Replication::new().set_user_managed(
+                    replication::UserManaged::new().set_replicas(locations.iter().map(|l| {
+                        replication::user_managed::Replica::new().set_location(l.clone())
+                    })),
+                )
+            }
         }
     }
 }
@@ -99,12 +102,18 @@ fn config_error(message: impl Into<String>) -> Error {
 
 /// Label keys `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}` (the ASCII subset of GCP's rules).
 fn validate_label(key: &str, value: &str) -> Result<()> {
-    let tail_ok = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    let key_ok = key.len() <= 63 && key.starts_with(|c: char| c.is_ascii_lowercase()) && tail_ok(key);
+    let tail_ok = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    };
+    let key_ok =
+        key.len() <= 63 && key.starts_with(|c: char| c.is_ascii_lowercase()) && tail_ok(key);
     if key_ok && value.len() <= 63 && tail_ok(value) {
         Ok(())
     } else {
-        Err(config_error(format!("invalid label {key:?}={value:?}: lowercase letters, digits, '-', '_', at most 63 characters")))
+        Err(config_error(format!(
+            "invalid label {key:?}={value:?}: lowercase letters, digits, '-', '_', at most 63 characters"
+        )))
     }
 }
 
@@ -178,7 +187,9 @@ impl GcpSecretManagerStoreBuilder {
 
     /// Check the settings and connect the backend alone.
     pub async fn build_backend(self) -> Result<GcpBackend> {
-        let project = self.project.ok_or_else(|| config_error("a GCP project id is required"))?;
+        let project = self
+            .project
+            .ok_or_else(|| config_error("a GCP project id is required"))?;
         let names = Names::new(&project, self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX))?;
         let mut labels = self.labels;
         labels.insert(OWNER_LABEL.0.to_owned(), OWNER_LABEL.1.to_owned());
@@ -191,7 +202,9 @@ impl GcpSecretManagerStoreBuilder {
         if let GcpReplication::UserManaged(locations) = &self.replication
             && (locations.is_empty() || locations.iter().any(|l| l.is_empty()))
         {
-            return Err(config_error("user-managed replication needs at least one location"));
+            return Err(config_error(
+                "user-managed replication needs at least one location",
+            ));
         }
         if self.page_size.is_some_and(|size| size <= 0) {
             return Err(config_error("page size must be positive"));
@@ -200,7 +213,10 @@ impl GcpSecretManagerStoreBuilder {
             Some(client) => client,
             None => {
                 let mut builder = SecretManagerService::builder().with_retry_policy(
-                    Aip194Strict.continue_on_too_many_requests().with_attempt_limit(5).with_time_limit(Duration::from_secs(30)),
+                    Aip194Strict
+                        .continue_on_too_many_requests()
+                        .with_attempt_limit(5)
+                        .with_time_limit(Duration::from_secs(30)),
                 );
                 if let Some(endpoint) = self.endpoint {
                     builder = builder.with_endpoint(endpoint);
@@ -208,17 +224,28 @@ impl GcpSecretManagerStoreBuilder {
                 if let Some(credentials) = self.credentials {
                     builder = builder.with_credentials(credentials);
                 }
-                builder.build().await.map_err(|e| config_error("could not create the Secret Manager client").with_source(e))?
+                builder.build().await.map_err(|e| {
+                    config_error("could not create the Secret Manager client").with_source(e)
+                })?
             }
         };
-        Ok(GcpBackend::new(client, names, labels, self.replication, self.page_size, self.keep_token_versions))
+        Ok(GcpBackend::new(
+            client,
+            names,
+            labels,
+            self.replication,
+            self.page_size,
+            self.keep_token_versions,
+        ))
     }
 
     /// Check the settings, connect, and return the store.
     pub async fn build(mut self) -> Result<GcpSecretManagerStore> {
         let options = self.engine_options.take().unwrap_or_default();
         let backend = Arc::new(self.build_backend().await?);
-        Ok(GcpSecretManagerStore::from_engine(SecretIndexStore::with_options(backend, options)))
+        Ok(GcpSecretManagerStore::from_engine(
+            SecretIndexStore::with_options(backend, options),
+        ))
     }
 
     /// Settings from the environment: [`PROJECT_ENV`] (required), [`PREFIX_ENV`], and
@@ -226,7 +253,8 @@ impl GcpSecretManagerStoreBuilder {
     /// Credentials.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let project = var(PROJECT_ENV).ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
+        let project =
+            var(PROJECT_ENV).ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
         let mut builder = Self::default().project(project);
         if let Some(prefix) = var(PREFIX_ENV) {
             builder = builder.prefix(prefix);
@@ -241,11 +269,17 @@ impl GcpSecretManagerStoreBuilder {
     /// An `http://` endpoint is an emulator and is called with anonymous credentials; an empty
     /// prefix means [`DEFAULT_PREFIX`]; `locations` selects user-managed replication.
     pub fn from_url(url: &str) -> Result<Self> {
-        let parsed = url::Url::parse(url).map_err(|e| config_error("invalid store URL").with_source(e))?;
+        let parsed =
+            url::Url::parse(url).map_err(|e| config_error("invalid store URL").with_source(e))?;
         if parsed.scheme() != URL_SCHEME {
-            return Err(config_error(format!("store URL scheme must be {URL_SCHEME}://")));
+            return Err(config_error(format!(
+                "store URL scheme must be {URL_SCHEME}://"
+            )));
         }
-        let project = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| config_error("store URL needs a project"))?;
+        let project = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| config_error("store URL needs a project"))?;
         let mut builder = Self::default().project(project);
         let prefix = parsed.path().trim_start_matches('/');
         if !prefix.is_empty() {
@@ -260,9 +294,15 @@ impl GcpSecretManagerStoreBuilder {
                     builder = builder.endpoint(value.into_owned());
                 }
                 "locations" => {
-                    builder = builder.replication(GcpReplication::UserManaged(value.split(',').map(str::to_owned).collect()));
+                    builder = builder.replication(GcpReplication::UserManaged(
+                        value.split(',').map(str::to_owned).collect(),
+                    ));
                 }
-                other => return Err(config_error(format!("unknown store URL parameter {other:?}"))),
+                other => {
+                    return Err(config_error(format!(
+                        "unknown store URL parameter {other:?}"
+                    )));
+                }
             }
         }
         Ok(builder)
@@ -275,13 +315,31 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_bad_settings_before_any_call() {
-        let kind = |b: GcpSecretManagerStoreBuilder| async { b.build_backend().await.unwrap_err().kind() };
-        let base = || GcpSecretManagerStoreBuilder::default().project("p").endpoint("http://127.0.0.1:9").anonymous();
-        assert_eq!(kind(GcpSecretManagerStoreBuilder::default()).await, ErrorKind::ConfigInvalid);
+        let kind =
+            |b: GcpSecretManagerStoreBuilder| async { b.build_backend().await.unwrap_err().kind() };
+        let base = || {
+            GcpSecretManagerStoreBuilder::default()
+                .project("p")
+                .endpoint("http://127.0.0.1:9")
+                .anonymous()
+        };
+        assert_eq!(
+            kind(GcpSecretManagerStoreBuilder::default()).await,
+            ErrorKind::ConfigInvalid
+        );
         assert_eq!(kind(base().prefix("a/b")).await, ErrorKind::ConfigInvalid);
-        assert_eq!(kind(base().label("Team", "x")).await, ErrorKind::ConfigInvalid);
-        assert_eq!(kind(base().label("team", "X y")).await, ErrorKind::ConfigInvalid);
-        assert_eq!(kind(base().replication(GcpReplication::UserManaged(vec![]))).await, ErrorKind::ConfigInvalid);
+        assert_eq!(
+            kind(base().label("Team", "x")).await,
+            ErrorKind::ConfigInvalid
+        );
+        assert_eq!(
+            kind(base().label("team", "X y")).await,
+            ErrorKind::ConfigInvalid
+        );
+        assert_eq!(
+            kind(base().replication(GcpReplication::UserManaged(vec![]))).await,
+            ErrorKind::ConfigInvalid
+        );
         assert_eq!(kind(base().page_size(0)).await, ErrorKind::ConfigInvalid);
         assert!(base().label("team", "crm_1").build_backend().await.is_ok());
     }
@@ -293,17 +351,36 @@ mod tests {
         assert_eq!(b.prefix.as_deref(), Some("app_-"));
         assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:8086"));
         assert!(b.credentials.is_some());
-        assert_eq!(b.replication, GcpReplication::UserManaged(vec!["us-east1".into(), "europe-west1".into()]));
+        assert_eq!(
+            b.replication,
+            GcpReplication::UserManaged(vec!["us-east1".into(), "europe-west1".into()])
+        );
         let b = GcpSecretManagerStoreBuilder::from_url("gcp-secretmanager://p").unwrap();
-        assert_eq!((b.prefix, b.endpoint, b.credentials.is_some()), (None, None, false));
-        for bad in ["aws-sm://p/x", "gcp-secretmanager:///x", "gcp-secretmanager://p/x?colour=red", "not a url"] {
-            assert_eq!(GcpSecretManagerStoreBuilder::from_url(bad).unwrap_err().kind(), ErrorKind::ConfigInvalid, "{bad}");
+        assert_eq!(
+            (b.prefix, b.endpoint, b.credentials.is_some()),
+            (None, None, false)
+        );
+        for bad in [
+            "aws-sm://p/x",
+            "gcp-secretmanager:///x",
+            "gcp-secretmanager://p/x?colour=red",
+            "not a url",
+        ] {
+            assert_eq!(
+                GcpSecretManagerStoreBuilder::from_url(bad)
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::ConfigInvalid,
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn debug_hides_credentials() {
-        let b = GcpSecretManagerStoreBuilder::default().project("p").anonymous();
+        let b = GcpSecretManagerStoreBuilder::default()
+            .project("p")
+            .anonymous();
         let shown = format!("{b:?}");
         assert!(shown.contains("<set>"), "{shown}");
     }

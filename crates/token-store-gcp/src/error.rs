@@ -80,7 +80,14 @@ mod tests {
     use google_cloud_gax::error::rpc::Status;
 
     fn service(code: Code) -> Error {
-        map_error(GaxError::service(Status::default().set_code(code).set_message("do not parse me")), "get")
+        map_error(
+            GaxError::service(
+                Status::default()
+                    .set_code(code)
+                    .set_message("do not parse me"),
+            ),
+            "get",
+        )
     }
 
     #[test]
@@ -98,7 +105,11 @@ mod tests {
         ];
         for (code, kind, retryable) in cases {
             let error = service(code);
-            assert_eq!((error.kind(), error.is_retryable()), (kind, retryable), "{code:?}");
+            assert_eq!(
+                (error.kind(), error.is_retryable()),
+                (kind, retryable),
+                "{code:?}"
+            );
             assert_eq!(error.backend(), "gcp");
             assert_eq!(error.operation(), "get");
         }
@@ -106,7 +117,12 @@ mod tests {
 
     #[test]
     fn falls_back_to_http_status() {
-        let http = |s| map_error(GaxError::http(s, Default::default(), bytes::Bytes::from_static(b"{}")), "put");
+        let http = |s| {
+            map_error(
+                GaxError::http(s, Default::default(), bytes::Bytes::from_static(b"{}")),
+                "put",
+            )
+        };
         assert_eq!(http(404).kind(), ErrorKind::NotFound);
         assert_eq!(http(409).kind(), ErrorKind::AlreadyExists);
         assert_eq!(http(429).kind(), ErrorKind::RateLimited);

@@ -64,7 +64,8 @@ mod store;
 
 pub use backend::{GcpBackend, MAX_VALUE_BYTES};
 pub use config::{
-    DEFAULT_PREFIX, ENDPOINT_ENV, GcpReplication, GcpSecretManagerStoreBuilder, PREFIX_ENV, PROJECT_ENV, URL_SCHEME,
+    DEFAULT_PREFIX, ENDPOINT_ENV, GcpReplication, GcpSecretManagerStoreBuilder, PREFIX_ENV,
+    PROJECT_ENV, URL_SCHEME,
 };
 pub use google_cloud_auth::credentials::Credentials;
 pub use store::GcpSecretManagerStore;

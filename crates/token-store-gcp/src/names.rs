@@ -23,7 +23,10 @@ impl Names {
     pub(crate) fn new(project: &str, prefix: &str) -> Result<Self> {
         validate_project(project)?;
         validate_prefix(prefix)?;
-        Ok(Self { project: project.to_owned(), prefix: prefix.to_owned() })
+        Ok(Self {
+            project: project.to_owned(),
+            prefix: prefix.to_owned(),
+        })
     }
 
     /// The project id.
@@ -44,7 +47,10 @@ impl Names {
     /// `projects/<project>/secrets/<prefix><relative>` for a checked relative name.
     pub(crate) fn secret(&self, relative: &str) -> Result<String> {
         validate_relative(relative)?;
-        Ok(format!("projects/{}/secrets/{}{relative}", self.project, self.prefix))
+        Ok(format!(
+            "projects/{}/secrets/{}{relative}",
+            self.project, self.prefix
+        ))
     }
 
     /// The resource name of `version` (a number or `latest`) of a relative secret.
@@ -55,15 +61,20 @@ impl Names {
     /// The relative name of a listed secret resource name (`projects/<any>/secrets/<id>`)
     /// when its id starts with our prefix followed by `relative_prefix`.
     pub(crate) fn relative_of(&self, resource: &str, relative_prefix: &str) -> Option<String> {
-        let id = resource.rsplit_once("/secrets/").map_or(resource, |(_, id)| id);
+        let id = resource
+            .rsplit_once("/secrets/")
+            .map_or(resource, |(_, id)| id);
         let relative = id.strip_prefix(self.prefix.as_str())?;
-        (relative.starts_with(relative_prefix) && validate_relative(relative).is_ok()).then(|| relative.to_owned())
+        (relative.starts_with(relative_prefix) && validate_relative(relative).is_ok())
+            .then(|| relative.to_owned())
     }
 }
 
 /// The version number at the end of a version resource name (`…/versions/7` → 7).
 pub(crate) fn version_number(resource: &str) -> Option<u64> {
-    resource.rsplit_once("/versions/").and_then(|(_, v)| v.parse().ok())
+    resource
+        .rsplit_once("/versions/")
+        .and_then(|(_, v)| v.parse().ok())
 }
 
 fn config_error(message: String) -> Error {
@@ -74,8 +85,16 @@ fn config_error(message: String) -> Error {
 pub(crate) fn validate_project(project: &str) -> Result<()> {
     let ok = !project.is_empty()
         && project.len() <= 100
-        && project.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':'));
-    if ok { Ok(()) } else { Err(config_error(format!("invalid GCP project id {project:?}: use lowercase letters, digits, '-', '.', ':'"))) }
+        && project
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(config_error(format!(
+            "invalid GCP project id {project:?}: use lowercase letters, digits, '-', '.', ':'"
+        )))
+    }
 }
 
 /// A secret-id prefix: 1..=223 characters of `[A-Za-z0-9_-]`, so every secret id stays within 255.
@@ -93,11 +112,17 @@ pub(crate) fn validate_prefix(prefix: &str) -> Result<()> {
 pub(crate) fn validate_relative(relative: &str) -> Result<()> {
     let ok = !relative.is_empty()
         && relative.len() <= RELATIVE_RESERVE
-        && relative.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && relative
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(())
     } else {
-        Err(Error::new(ErrorKind::InvalidInput, format!("invalid relative secret name {relative:?}")).with_backend("gcp"))
+        Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid relative secret name {relative:?}"),
+        )
+        .with_backend("gcp"))
     }
 }
 
@@ -109,20 +134,37 @@ mod tests {
     fn builds_resource_names() {
         let names = Names::new("my-proj", "app_Tokens-").unwrap();
         assert_eq!(names.parent(), "projects/my-proj");
-        assert_eq!(names.secret("index").unwrap(), "projects/my-proj/secrets/app_Tokens-index");
-        assert_eq!(names.version("token-7", "latest").unwrap(), "projects/my-proj/secrets/app_Tokens-token-7/versions/latest");
+        assert_eq!(
+            names.secret("index").unwrap(),
+            "projects/my-proj/secrets/app_Tokens-index"
+        );
+        assert_eq!(
+            names.version("token-7", "latest").unwrap(),
+            "projects/my-proj/secrets/app_Tokens-token-7/versions/latest"
+        );
     }
 
     #[test]
     fn rejects_bad_prefixes_and_names() {
         for bad in ["", "a/b", "a b", "ä", &"x".repeat(224)] {
-            assert_eq!(Names::new("p", bad).unwrap_err().kind(), ErrorKind::ConfigInvalid, "{bad:?}");
+            assert_eq!(
+                Names::new("p", bad).unwrap_err().kind(),
+                ErrorKind::ConfigInvalid,
+                "{bad:?}"
+            );
         }
         assert!(Names::new("p", &"x".repeat(223)).is_ok());
-        assert_eq!(Names::new("Bad/Project", "x").unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(
+            Names::new("Bad/Project", "x").unwrap_err().kind(),
+            ErrorKind::ConfigInvalid
+        );
         let names = Names::new("p", "x-").unwrap();
         for bad in ["", "../index", "Index", "a_b", &"a".repeat(33)] {
-            assert_eq!(names.secret(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
+            assert_eq!(
+                names.secret(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad:?}"
+            );
         }
     }
 
@@ -130,10 +172,24 @@ mod tests {
     fn maps_listed_names_back() {
         let names = Names::new("p", "ns1-").unwrap();
         // The service answers with the project number, not the id.
-        assert_eq!(names.relative_of("projects/123/secrets/ns1-token-4", "token-").as_deref(), Some("token-4"));
-        assert_eq!(names.relative_of("projects/123/secrets/ns1-index", "token-"), None);
-        assert_eq!(names.relative_of("projects/123/secrets/ns10-token-4", "token-"), None);
-        assert_eq!(names.relative_of("projects/123/secrets/ns1-token_x", ""), None);
+        assert_eq!(
+            names
+                .relative_of("projects/123/secrets/ns1-token-4", "token-")
+                .as_deref(),
+            Some("token-4")
+        );
+        assert_eq!(
+            names.relative_of("projects/123/secrets/ns1-index", "token-"),
+            None
+        );
+        assert_eq!(
+            names.relative_of("projects/123/secrets/ns10-token-4", "token-"),
+            None
+        );
+        assert_eq!(
+            names.relative_of("projects/123/secrets/ns1-token_x", ""),
+            None
+        );
     }
 
     #[test]

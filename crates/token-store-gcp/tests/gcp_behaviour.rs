@@ -42,7 +42,10 @@ async fn concurrent_distinct_users_16x25() {
     let report = stress_distinct_users(&h, 16, 25).await;
     println!("16x25 against {:?}: {report:?}", h.emulator);
     assert_eq!(report.saved, 400);
-    assert_eq!(report.index_entries, 400, "the index holds exactly one entry per token");
+    assert_eq!(
+        report.index_entries, 400,
+        "the index holds exactly one entry per token"
+    );
 }
 
 #[tokio::test]
@@ -56,26 +59,50 @@ async fn service_calls_per_operation() {
     // index write destroys exactly the one version it superseded (on gsm that call fails: no
     // `:destroy` route, and the engine only logs it).
     let retire: &[(&'static str, u64)] = &[("DestroySecretVersion", 1)];
-    let check = |operation: &str, expected: &[(&'static str, u64)], extra: &[(&'static str, u64)]| {
-        let mut want = calls(expected);
-        for (rpc, n) in extra {
-            *want.entry(rpc).or_default() += n;
-        }
-        let got = backend.service_calls();
-        println!("service calls {operation}: {} {got:?}", got.values().sum::<u64>());
-        assert_eq!(got, want, "Secret Manager calls for {operation}");
-        backend.reset_service_calls();
-    };
+    let check =
+        |operation: &str, expected: &[(&'static str, u64)], extra: &[(&'static str, u64)]| {
+            let mut want = calls(expected);
+            for (rpc, n) in extra {
+                *want.entry(rpc).or_default() += n;
+            }
+            let got = backend.service_calls();
+            println!(
+                "service calls {operation}: {} {got:?}",
+                got.values().sum::<u64>()
+            );
+            assert_eq!(got, want, "Secret Manager calls for {operation}");
+            backend.reset_service_calls();
+        };
     backend.reset_service_calls();
 
     store.save_token(&token(4)).await.unwrap();
-    check("save (new user)", &[("AccessSecretVersion", 1), ("CreateSecret", 1), ("AddSecretVersion", 2)], retire);
+    check(
+        "save (new user)",
+        &[
+            ("AccessSecretVersion", 1),
+            ("CreateSecret", 1),
+            ("AddSecretVersion", 2),
+        ],
+        retire,
+    );
 
-    store.find_token(&Token::builder().user_name("user2@example.com").build()).await.unwrap().expect("found");
+    store
+        .find_token(&Token::builder().user_name("user2@example.com").build())
+        .await
+        .unwrap()
+        .expect("found");
     check("find_token by user", &[("AccessSecretVersion", 2)], &[]);
 
-    store.find_token(&Token::builder().access_token("1000.access.3").build()).await.unwrap().expect("found");
-    check("find_token by access token", &[("AccessSecretVersion", 2)], &[]);
+    store
+        .find_token(&Token::builder().access_token("1000.access.3").build())
+        .await
+        .unwrap()
+        .expect("found");
+    check(
+        "find_token by access token",
+        &[("AccessSecretVersion", 2)],
+        &[],
+    );
 
     store.find_token_by_id("1").await.unwrap().expect("found");
     check("find_token_by_id", &[("AccessSecretVersion", 1)], &[]);
@@ -84,7 +111,15 @@ async fn service_calls_per_operation() {
     refreshed.access_token = Some("1000.access.refreshed".into());
     store.save_token(&refreshed).await.unwrap();
     // + 1 DestroySecretVersion of the superseded token version.
-    check("save (refreshed access token)", &[("AccessSecretVersion", 2), ("AddSecretVersion", 2), ("DestroySecretVersion", 1)], retire);
+    check(
+        "save (refreshed access token)",
+        &[
+            ("AccessSecretVersion", 2),
+            ("AddSecretVersion", 2),
+            ("DestroySecretVersion", 1),
+        ],
+        retire,
+    );
 
     store.save_token(&refreshed).await.unwrap();
     check("save (unchanged)", &[("AccessSecretVersion", 2)], &[]);
@@ -93,12 +128,24 @@ async fn service_calls_per_operation() {
     check("get_tokens (4)", &[("AccessSecretVersion", 5)], &[]);
 
     store.delete_token("4").await.unwrap();
-    check("delete_token", &[("DeleteSecret", 1), ("AccessSecretVersion", 1), ("AddSecretVersion", 1)], retire);
+    check(
+        "delete_token",
+        &[
+            ("DeleteSecret", 1),
+            ("AccessSecretVersion", 1),
+            ("AddSecretVersion", 1),
+        ],
+        retire,
+    );
 
     store.delete_tokens().await.unwrap();
     let got = backend.service_calls();
     println!("service calls delete_tokens (3): {got:?}");
-    assert_eq!(got.get("DeleteSecret"), Some(&3), "one DeleteSecret per token secret");
+    assert_eq!(
+        got.get("DeleteSecret"),
+        Some(&3),
+        "one DeleteSecret per token secret"
+    );
 }
 
 #[tokio::test]
@@ -111,28 +158,76 @@ async fn raw_secret_values_show_the_stored_json() {
     let client = h.raw_client().await;
 
     let token_secret = backend.secret_name(&format!("token-{id}")).unwrap();
-    assert_eq!(token_secret, format!("projects/{}/secrets/{}token-{id}", h.project, GcpHarness::prefix(&namespace)));
-    let raw = client.access_secret_version().set_name(format!("{token_secret}/versions/latest")).send().await.unwrap();
+    assert_eq!(
+        token_secret,
+        format!(
+            "projects/{}/secrets/{}token-{id}",
+            h.project,
+            GcpHarness::prefix(&namespace)
+        )
+    );
+    let raw = client
+        .access_secret_version()
+        .set_name(format!("{token_secret}/versions/latest"))
+        .send()
+        .await
+        .unwrap();
     let json: serde_json::Value = serde_json::from_slice(&raw.payload.unwrap().data).unwrap();
-    println!("raw token secret keys: {:?}", json.as_object().unwrap().keys().collect::<Vec<_>>());
+    println!(
+        "raw token secret keys: {:?}",
+        json.as_object().unwrap().keys().collect::<Vec<_>>()
+    );
     let text = json.to_string();
-    for value in ["user7@example.com", "1000.refresh.7", "1000.access.7", "client-secret-value", "1000.CLIENT"] {
+    for value in [
+        "user7@example.com",
+        "1000.refresh.7",
+        "1000.access.7",
+        "client-secret-value",
+        "1000.CLIENT",
+    ] {
         assert!(text.contains(value), "token secret holds {value}");
     }
 
     let index_secret = backend.secret_name("index").unwrap();
-    let raw = client.access_secret_version().set_name(format!("{index_secret}/versions/latest")).send().await.unwrap();
+    let raw = client
+        .access_secret_version()
+        .set_name(format!("{index_secret}/versions/latest"))
+        .send()
+        .await
+        .unwrap();
     let index = String::from_utf8(raw.payload.unwrap().data.to_vec()).unwrap();
-    for plain in ["user7@example.com", "1000.refresh.7", "1000.access.7", "client-secret-value"] {
-        assert!(!index.contains(plain), "the index holds no plaintext {plain}");
+    for plain in [
+        "user7@example.com",
+        "1000.refresh.7",
+        "1000.access.7",
+        "client-secret-value",
+    ] {
+        assert!(
+            !index.contains(plain),
+            "the index holds no plaintext {plain}"
+        );
     }
 
-    let secret = client.get_secret().set_name(&token_secret).send().await.unwrap();
+    let secret = client
+        .get_secret()
+        .set_name(&token_secret)
+        .send()
+        .await
+        .unwrap();
     if h.emulator == Emulator::Gsm {
-        gated("raw_secret_values_show_the_stored_json/labels", "gsm does not store labels");
+        gated(
+            "raw_secret_values_show_the_stored_json/labels",
+            "gsm does not store labels",
+        );
     } else {
-        assert_eq!(secret.labels.get("managed-by").map(String::as_str), Some("token-store"));
-        assert_eq!(secret.labels.get("suite").map(String::as_str), Some("conformance"));
+        assert_eq!(
+            secret.labels.get("managed-by").map(String::as_str),
+            Some("token-store")
+        );
+        assert_eq!(
+            secret.labels.get("suite").map(String::as_str),
+            Some("conformance")
+        );
     }
     store.delete_tokens().await.unwrap();
 }
@@ -141,7 +236,10 @@ async fn raw_secret_values_show_the_stored_json() {
 async fn superseded_versions_are_destroyed() {
     let h = harness();
     if !h.emulator.destroys_versions() {
-        return gated("superseded_versions_are_destroyed", "gsm has no DestroySecretVersion route (404), versions pile up there");
+        return gated(
+            "superseded_versions_are_destroyed",
+            "gsm has no DestroySecretVersion route (404), versions pile up there",
+        );
     }
     let (backend, store) = engine(&h, &random_namespace()).await;
     for n in 1..=6 {
@@ -155,10 +253,26 @@ async fn superseded_versions_are_destroyed() {
         .await
         .unwrap()
         .versions;
-    let enabled: Vec<_> = versions.iter().filter(|v| v.state == State::Enabled).map(|v| v.name.clone()).collect();
+    let enabled: Vec<_> = versions
+        .iter()
+        .filter(|v| v.state == State::Enabled)
+        .map(|v| v.name.clone())
+        .collect();
     assert_eq!(versions.len(), 6, "one index version per save");
-    assert!(enabled.len() <= 2, "only the current index and its base stay enabled: {enabled:?}");
-    assert_eq!(store.find_token(&Token::builder().user_name("user1@example.com").build()).await.unwrap().unwrap().id.as_deref(), Some("1"));
+    assert!(
+        enabled.len() <= 2,
+        "only the current index and its base stay enabled: {enabled:?}"
+    );
+    assert_eq!(
+        store
+            .find_token(&Token::builder().user_name("user1@example.com").build())
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+            .as_deref(),
+        Some("1")
+    );
 
     // Token refreshes destroy the version they supersede.
     for i in 0..3 {
@@ -174,10 +288,21 @@ async fn superseded_versions_are_destroyed() {
         .await
         .unwrap()
         .versions;
-    let enabled: Vec<_> = versions.iter().filter(|v| v.state == State::Enabled).map(|v| v.name.clone()).collect();
-    assert_eq!((versions.len(), enabled.len()), (4, 1), "only the current token version stays enabled: {enabled:?}");
+    let enabled: Vec<_> = versions
+        .iter()
+        .filter(|v| v.state == State::Enabled)
+        .map(|v| v.name.clone())
+        .collect();
+    assert_eq!(
+        (versions.len(), enabled.len()),
+        (4, 1),
+        "only the current token version stays enabled: {enabled:?}"
+    );
     let current = store.find_token_by_id("1").await.unwrap().unwrap();
-    assert_eq!(current.access_token.as_deref(), Some("1000.access.refreshed.2"));
+    assert_eq!(
+        current.access_token.as_deref(),
+        Some("1000.access.refreshed.2")
+    );
     store.delete_tokens().await.unwrap();
 }
 
@@ -185,22 +310,46 @@ async fn superseded_versions_are_destroyed() {
 async fn primitives_map_status_codes() {
     let h = harness();
     let backend = h.gcp_backend(&random_namespace()).await;
-    assert_eq!(backend.get("token-1").await.unwrap(), None, "NOT_FOUND is no value");
-    backend.delete("token-1").await.expect("deleting a missing secret succeeds");
+    assert_eq!(
+        backend.get("token-1").await.unwrap(),
+        None,
+        "NOT_FOUND is no value"
+    );
+    backend
+        .delete("token-1")
+        .await
+        .expect("deleting a missing secret succeeds");
     assert_eq!(backend.create("token-1", "one").await.unwrap(), "1");
     let again = backend.create("token-1", "other").await.unwrap_err();
     assert_eq!(again.kind(), ErrorKind::AlreadyExists, "{again}");
-    assert_eq!(backend.get("token-1").await.unwrap().unwrap().value, "one", "a failed create changes nothing");
+    assert_eq!(
+        backend.get("token-1").await.unwrap().unwrap().value,
+        "one",
+        "a failed create changes nothing"
+    );
     assert_eq!(backend.put("token-1", "two").await.unwrap(), "2");
-    assert_eq!(backend.put("token-2", "fresh").await.unwrap(), "1", "put creates a missing secret");
-    let unsupported = backend.put_if_current("token-1", "x", Some("2")).await.unwrap_err();
+    assert_eq!(
+        backend.put("token-2", "fresh").await.unwrap(),
+        "1",
+        "put creates a missing secret"
+    );
+    let unsupported = backend
+        .put_if_current("token-1", "x", Some("2"))
+        .await
+        .unwrap_err();
     assert_eq!(unsupported.kind(), ErrorKind::Unsupported);
-    let too_large = backend.put("token-1", &"x".repeat(65_537)).await.unwrap_err();
+    let too_large = backend
+        .put("token-1", &"x".repeat(65_537))
+        .await
+        .unwrap_err();
     assert_eq!(too_large.kind(), ErrorKind::TooLarge);
     backend.reset_service_calls();
     let bad = backend.get("../index").await.unwrap_err();
     assert_eq!(bad.kind(), ErrorKind::InvalidInput);
-    assert!(backend.service_calls().is_empty(), "bad input makes no call");
+    assert!(
+        backend.service_calls().is_empty(),
+        "bad input makes no call"
+    );
     for name in ["token-1", "token-2"] {
         backend.delete(name).await.unwrap();
     }
@@ -214,21 +363,50 @@ async fn versions_after_reads_the_tail_and_skips_retired() {
     for v in ["a", "b", "c", "d"] {
         backend.put("index", v).await.unwrap();
     }
-    let values = |vs: Vec<token_store_core::Versioned>| vs.into_iter().map(|v| (v.version, v.value)).collect::<Vec<_>>();
+    let values = |vs: Vec<token_store_core::Versioned>| {
+        vs.into_iter()
+            .map(|v| (v.version, v.value))
+            .collect::<Vec<_>>()
+    };
     let pair = |v: &str, s: &str| (v.to_owned(), s.to_owned());
-    assert_eq!(values(backend.versions_after("index", Some("2")).await.unwrap()), [pair("3", "c"), pair("4", "d")]);
-    assert_eq!(values(backend.versions_after("index", Some("4")).await.unwrap()), []);
+    assert_eq!(
+        values(backend.versions_after("index", Some("2")).await.unwrap()),
+        [pair("3", "c"), pair("4", "d")]
+    );
+    assert_eq!(
+        values(backend.versions_after("index", Some("4")).await.unwrap()),
+        []
+    );
     assert_eq!(backend.is_next_version("3", "4"), Some(true));
     assert_eq!(backend.is_next_version("2", "4"), Some(false));
     if h.emulator.destroys_versions() {
         backend.retire_versions_before("index", "3").await.unwrap();
-        assert_eq!(values(backend.versions_after("index", Some("1")).await.unwrap()), [pair("3", "c"), pair("4", "d")]);
-        assert_eq!(values(backend.versions_after("index", None).await.unwrap()), [pair("3", "c"), pair("4", "d")]);
+        assert_eq!(
+            values(backend.versions_after("index", Some("1")).await.unwrap()),
+            [pair("3", "c"), pair("4", "d")]
+        );
+        assert_eq!(
+            values(backend.versions_after("index", None).await.unwrap()),
+            [pair("3", "c"), pair("4", "d")]
+        );
     } else {
-        gated("versions_after_reads_the_tail_and_skips_retired/retired", "gsm has no DestroySecretVersion route");
-        let error = backend.retire_versions_before("index", "3").await.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::NotFound, "gsm answers 404 for :destroy");
-        assert_eq!(backend.versions_after("index", None).await.unwrap().len(), 4);
+        gated(
+            "versions_after_reads_the_tail_and_skips_retired/retired",
+            "gsm has no DestroySecretVersion route",
+        );
+        let error = backend
+            .retire_versions_before("index", "3")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::NotFound,
+            "gsm answers 404 for :destroy"
+        );
+        assert_eq!(
+            backend.versions_after("index", None).await.unwrap().len(),
+            4
+        );
     }
     backend.delete("index").await.unwrap();
 }
@@ -253,11 +431,20 @@ async fn list_reads_every_page() {
     backend.create("index", "i").await.unwrap();
     let mut listed = small_pages.list("token-").await.unwrap();
     listed.sort();
-    assert_eq!(listed, ["token-1", "token-2", "token-3", "token-4", "token-5"]);
+    assert_eq!(
+        listed,
+        ["token-1", "token-2", "token-3", "token-4", "token-5"]
+    );
     let pages = small_pages.service_calls()["ListSecrets"];
-    println!("ListSecrets pages with page size 2 on {:?}: {pages}", h.emulator);
+    println!(
+        "ListSecrets pages with page size 2 on {:?}: {pages}",
+        h.emulator
+    );
     if h.emulator == Emulator::Drongo {
-        gated("list_reads_every_page/paging", "drongo ignores pageSize and filter: one page holds every secret");
+        gated(
+            "list_reads_every_page/paging",
+            "drongo ignores pageSize and filter: one page holds every secret",
+        );
         assert_eq!(pages, 1);
     } else {
         // The project holds other namespaces' secrets too (the emulators ignore the filter).

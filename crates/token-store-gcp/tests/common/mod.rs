@@ -44,8 +44,13 @@ pub fn harness() -> GcpHarness {
         Ok("blackwell") => Emulator::Blackwell,
         other => panic!("TOKEN_STORE_GCP_EMULATOR must be drongo, gsm or blackwell, not {other:?}"),
     };
-    let project = std::env::var("TOKEN_STORE_GCP_PROJECT").unwrap_or_else(|_| "token-store-test".into());
-    GcpHarness { endpoint, project, emulator }
+    let project =
+        std::env::var("TOKEN_STORE_GCP_PROJECT").unwrap_or_else(|_| "token-store-test".into());
+    GcpHarness {
+        endpoint,
+        project,
+        emulator,
+    }
 }
 
 impl GcpHarness {
@@ -81,7 +86,9 @@ impl GcpHarness {
 
 impl BackendHarness for GcpHarness {
     fn backend<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Arc<dyn SecretBackend>> {
-        Box::pin(async move { Arc::new(self.gcp_backend(namespace).await) as Arc<dyn SecretBackend> })
+        Box::pin(
+            async move { Arc::new(self.gcp_backend(namespace).await) as Arc<dyn SecretBackend> },
+        )
     }
 
     fn gated(&self) -> Vec<(&'static str, &'static str)> {
