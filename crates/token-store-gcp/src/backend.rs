@@ -162,6 +162,18 @@ impl GcpBackend {
         }))
     }
 
+    /// Version `number` for `versions_after`, `None` when it is gone or was disabled/destroyed
+    /// (FAILED_PRECONDITION) meanwhile: a retired version is covered by a later one.
+    async fn access_retained(&self, relative: &str, number: u64) -> Result<Option<Versioned>> {
+        match self
+            .access(relative, &number.to_string(), "versions_after")
+            .await
+        {
+            Err(e) if e.kind() == ErrorKind::Conflict => Ok(None),
+            other => other,
+        }
+    }
+
     async fn create_secret(&self, relative: &str, operation: &'static str) -> Result<()> {
         validate_relative(relative)?;
         let id = format!("{}{relative}", self.names.prefix());
@@ -372,12 +384,7 @@ impl SecretBackend for GcpBackend {
         let Some(since) = since else {
             let mut all = Vec::new();
             for number in self.enabled_versions(name, "versions_after").await? {
-                if let Some(version) = self
-                    .access(name, &number.to_string(), "versions_after")
-                    .await?
-                {
-                    all.push(version);
-                }
+                all.extend(self.access_retained(name, number).await?);
             }
             return Ok(all);
         };
@@ -388,16 +395,7 @@ impl SecretBackend for GcpBackend {
         let latest_number = parse_version(&latest.version, "versions_after")?;
         let mut tail = Vec::new();
         for number in since.saturating_add(1)..latest_number {
-            match self
-                .access(name, &number.to_string(), "versions_after")
-                .await
-            {
-                Ok(Some(version)) => tail.push(version),
-                // Gone, or disabled/destroyed (FAILED_PRECONDITION): retired, covered by a later version.
-                Ok(None) => {}
-                Err(e) if e.kind() == ErrorKind::Conflict => {}
-                Err(e) => return Err(e),
-            }
+            tail.extend(self.access_retained(name, number).await?);
         }
         if latest_number > since {
             tail.push(latest);
