@@ -240,7 +240,10 @@ impl SecretBackend for AwsBackend {
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
         let full = self.names.full(name)?;
         let call = Call::GetSecretValue;
-        match self.client.get_secret_value().secret_id(full).send().await {
+        // AWSCURRENT named explicitly: the service default, and moto otherwise answers with
+        // the version last written by PutSecretValue instead (see localstack/NOTES.md).
+        let request = self.client.get_secret_value().secret_id(full).version_stage(CURRENT_LABEL);
+        match request.send().await {
             Ok(out) => versioned(call, out.secret_string(), out.version_id()).map(Some),
             Err(e) => {
                 let e = map_sdk_error(call, e);

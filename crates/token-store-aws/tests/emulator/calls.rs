@@ -1,0 +1,99 @@
+//! Secrets Manager requests per TokenStore operation, counted by the SDK interceptor.
+
+use std::collections::BTreeMap;
+
+use token_store_aws::AwsSecretsManagerStore;
+use token_store_core::{Token, TokenStore};
+
+use crate::harness::fresh_store;
+
+fn token(n: usize) -> Token {
+    Token::builder()
+        .user_name(format!("calls{n}@example.com"))
+        .client_id("1000.CALLS")
+        .client_secret("calls-secret")
+        .access_token(format!("1000.access.calls.{n}"))
+        .refresh_token(format!("1000.refresh.calls.{n}"))
+        .build()
+}
+
+#[track_caller]
+fn expect(store: &AwsSecretsManagerStore, operation: &str, expected: &[(&str, u64)]) {
+    let actual = store.calls().counts();
+    println!("requests {operation}: {} {actual:?}", store.calls().total());
+    let expected: BTreeMap<String, u64> =
+        expected.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(actual, expected, "Secrets Manager requests for {operation}");
+    store.calls().reset();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_calls_per_operation() {
+    let (store, _) = fresh_store().await;
+    store.save_token(&token(0)).await.unwrap();
+    expect(&store, "first save (creates the index)", &[("GetSecretValue", 1), ("CreateSecret", 2)]);
+
+    store.save_token(&token(1)).await.unwrap();
+    expect(
+        &store,
+        "save (new user)",
+        &[("GetSecretValue", 1), ("CreateSecret", 1), ("PutSecretValue", 1), ("UpdateSecretVersionStage", 1)],
+    );
+
+    let by_user = Token::builder().user_name("calls1@example.com").build();
+    assert!(store.find_token(&by_user).await.unwrap().is_some());
+    expect(&store, "find_token by user", &[("GetSecretValue", 2)]);
+
+    let by_access = Token::builder().access_token("1000.access.calls.1").build();
+    assert!(store.find_token(&by_access).await.unwrap().is_some());
+    expect(&store, "find_token by access token", &[("GetSecretValue", 2)]);
+
+    assert!(store.find_token_by_id("1").await.unwrap().is_some());
+    expect(&store, "find_token_by_id", &[("GetSecretValue", 1)]);
+
+    let mut refreshed = token(1);
+    refreshed.access_token = Some("1000.access.calls.refreshed".into());
+    store.save_token(&refreshed).await.unwrap();
+    expect(
+        &store,
+        "save (refreshed access token)",
+        &[("GetSecretValue", 2), ("PutSecretValue", 2), ("UpdateSecretVersionStage", 1)],
+    );
+
+    store.save_token(&refreshed).await.unwrap();
+    expect(&store, "save (unchanged)", &[("GetSecretValue", 2)]);
+
+    for n in 2..45 {
+        store.save_token(&token(n)).await.unwrap();
+    }
+    store.calls().reset();
+    let all = store.get_tokens().await.unwrap();
+    assert_eq!(all.len(), 45);
+    // 1 index read + ⌈45/20⌉ = 3 batch reads.
+    expect(&store, "get_tokens (45)", &[("GetSecretValue", 1), ("BatchGetSecretValue", 3)]);
+
+    store.delete_token("45").await.unwrap();
+    expect(
+        &store,
+        "delete_token",
+        &[("DeleteSecret", 1), ("GetSecretValue", 1), ("PutSecretValue", 1), ("UpdateSecretVersionStage", 1)],
+    );
+
+    store.delete_tokens().await.unwrap();
+    // ListSecrets (44 tokens: one page of 100) + one DeleteSecret each + index read + CAS.
+    expect(
+        &store,
+        "delete_tokens (44)",
+        &[
+            ("ListSecrets", 1),
+            ("DeleteSecret", 44),
+            ("GetSecretValue", 1),
+            ("PutSecretValue", 1),
+            ("UpdateSecretVersionStage", 1),
+        ],
+    );
+    assert!(store.get_tokens().await.unwrap().is_empty());
+    store.calls().reset();
+    assert!(store.get_tokens().await.unwrap().is_empty());
+    expect(&store, "get_tokens (0)", &[("GetSecretValue", 1)]);
+}
