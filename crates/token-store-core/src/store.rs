@@ -49,49 +49,35 @@ pub trait TokenStore: Send + Sync + std::fmt::Debug {
     async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>>;
 }
 
-#[async_trait]
-impl<S: TokenStore + ?Sized> TokenStore for std::sync::Arc<S> {
-    async fn find_token(&self, query: &Token) -> Result<Option<Token>> {
-        (**self).find_token(query).await
-    }
-    async fn save_token(&self, token: &Token) -> Result<Token> {
-        (**self).save_token(token).await
-    }
-    async fn delete_token(&self, id: &str) -> Result<()> {
-        (**self).delete_token(id).await
-    }
-    async fn get_tokens(&self) -> Result<Vec<Token>> {
-        (**self).get_tokens().await
-    }
-    async fn delete_tokens(&self) -> Result<()> {
-        (**self).delete_tokens().await
-    }
-    async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
-        (**self).find_token_by_id(id).await
-    }
+/// `TokenStore` through a smart pointer to a store.
+macro_rules! forward_through_pointer {
+    ($($pointer:ident)::+) => {
+        #[async_trait]
+        impl<S: TokenStore + ?Sized> TokenStore for $($pointer)::+<S> {
+            async fn find_token(&self, query: &Token) -> Result<Option<Token>> {
+                (**self).find_token(query).await
+            }
+            async fn save_token(&self, token: &Token) -> Result<Token> {
+                (**self).save_token(token).await
+            }
+            async fn delete_token(&self, id: &str) -> Result<()> {
+                (**self).delete_token(id).await
+            }
+            async fn get_tokens(&self) -> Result<Vec<Token>> {
+                (**self).get_tokens().await
+            }
+            async fn delete_tokens(&self) -> Result<()> {
+                (**self).delete_tokens().await
+            }
+            async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
+                (**self).find_token_by_id(id).await
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl<S: TokenStore + ?Sized> TokenStore for Box<S> {
-    async fn find_token(&self, query: &Token) -> Result<Option<Token>> {
-        (**self).find_token(query).await
-    }
-    async fn save_token(&self, token: &Token) -> Result<Token> {
-        (**self).save_token(token).await
-    }
-    async fn delete_token(&self, id: &str) -> Result<()> {
-        (**self).delete_token(id).await
-    }
-    async fn get_tokens(&self) -> Result<Vec<Token>> {
-        (**self).get_tokens().await
-    }
-    async fn delete_tokens(&self) -> Result<()> {
-        (**self).delete_tokens().await
-    }
-    async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
-        (**self).find_token_by_id(id).await
-    }
-}
+forward_through_pointer!(std::sync::Arc);
+forward_through_pointer!(Box);
 
 /// Implement [`TokenStore`] for a newtype by delegating to one of its fields, e.g.
 /// `delegate_token_store!(AwsSecretsManagerStore, engine);`.

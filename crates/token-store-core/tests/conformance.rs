@@ -103,43 +103,31 @@ mod engine_merge_log_opaque_versions {
 
 mod stress {
     use super::*;
+    use token_store_core::testkit::stress_distinct_users;
+
     static CAS: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
     static LOG: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
     static OPAQUE: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn distinct_users_compare_and_swap() {
-        let report = token_store_core::testkit::stress_distinct_users(
-            shared(&CAS, MemoryBackend::compare_and_swap),
-            16,
-            25,
-        )
-        .await;
+    /// 16 writers × 25 distinct users: all 400 found, the index exact.
+    async fn sixteen_by_twenty_five(harness: &'static MemoryBackends) {
+        let report = stress_distinct_users(harness, 16, 25).await;
         println!("{report:?}");
         assert_eq!(report.index_entries, 400);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn distinct_users_compare_and_swap() {
+        sixteen_by_twenty_five(shared(&CAS, MemoryBackend::compare_and_swap)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn distinct_users_merge_log() {
-        let report = token_store_core::testkit::stress_distinct_users(
-            shared(&LOG, MemoryBackend::merge_log),
-            16,
-            25,
-        )
-        .await;
-        println!("{report:?}");
-        assert_eq!(report.index_entries, 400);
+        sixteen_by_twenty_five(shared(&LOG, MemoryBackend::merge_log)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn distinct_users_merge_log_opaque_versions() {
-        let report = token_store_core::testkit::stress_distinct_users(
-            shared(&OPAQUE, MemoryBackend::merge_log_opaque),
-            16,
-            25,
-        )
-        .await;
-        println!("{report:?}");
-        assert_eq!(report.index_entries, 400);
+        sixteen_by_twenty_five(shared(&OPAQUE, MemoryBackend::merge_log_opaque)).await;
     }
 }
