@@ -33,7 +33,12 @@ struct Row {
     requests: f64,
 }
 
-async fn measure<F, Fut>(store: &AwsSecretsManagerStore, name: &'static str, rounds: usize, mut op: F) -> Row
+async fn measure<F, Fut>(
+    store: &AwsSecretsManagerStore,
+    name: &'static str,
+    rounds: usize,
+    mut op: F,
+) -> Row
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -48,12 +53,18 @@ where
     let requests = store.calls().total() as f64 / rounds as f64;
     samples.sort();
     let mean = samples.iter().sum::<Duration>() / rounds as u32;
-    Row { name, median: samples[rounds / 2], mean, requests }
+    Row {
+        name,
+        median: samples[rounds / 2],
+        mean,
+        requests,
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let endpoint = std::env::var("TOKEN_STORE_AWS_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let endpoint = std::env::var("TOKEN_STORE_AWS_ENDPOINT")
+        .unwrap_or_else(|_| "http://127.0.0.1:4566".into());
     let client = Client::from_conf(
         Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -80,14 +91,20 @@ async fn main() {
             let c = raw_client.clone();
             let n = raw_name.clone();
             async move {
-                c.get_secret_value().secret_id(n).send().await.expect("raw get");
+                c.get_secret_value()
+                    .secret_id(n)
+                    .send()
+                    .await
+                    .expect("raw get");
             }
         })
         .await,
     );
     rows.push(
         measure(&store, "find_token by user", ROUNDS, |i| {
-            let q = Token::builder().user_name(format!("bench{}@example.com", i % TOKENS)).build();
+            let q = Token::builder()
+                .user_name(format!("bench{}@example.com", i % TOKENS))
+                .build();
             let s = &store;
             async move {
                 s.find_token(&q).await.unwrap().expect("found");
@@ -97,7 +114,9 @@ async fn main() {
     );
     rows.push(
         measure(&store, "find_token by access token", ROUNDS, |i| {
-            let q = Token::builder().access_token(format!("1000.access.bench.{}", i % TOKENS)).build();
+            let q = Token::builder()
+                .access_token(format!("1000.access.bench.{}", i % TOKENS))
+                .build();
             let s = &store;
             async move {
                 s.find_token(&q).await.unwrap().expect("found");
@@ -157,8 +176,13 @@ async fn main() {
         .await,
     );
     let raw = rows[0].median.as_secs_f64();
-    println!("endpoint {endpoint}; median and mean latency, requests per operation, ratio = median / raw GetSecretValue median");
-    println!("{:<32} {:>10} {:>10} {:>9} {:>7}", "operation", "median ms", "mean ms", "requests", "ratio");
+    println!(
+        "endpoint {endpoint}; median and mean latency, requests per operation, ratio = median / raw GetSecretValue median"
+    );
+    println!(
+        "{:<32} {:>10} {:>10} {:>9} {:>7}",
+        "operation", "median ms", "mean ms", "requests", "ratio"
+    );
     for row in &rows {
         println!(
             "{:<32} {:>10.2} {:>10.2} {:>9.2} {:>7.2}",
@@ -170,5 +194,12 @@ async fn main() {
         );
     }
     store.delete_tokens().await.expect("cleanup");
-    let _ = store.backend().client().delete_secret().secret_id(format!("{prefix}index")).force_delete_without_recovery(true).send().await;
+    let _ = store
+        .backend()
+        .client()
+        .delete_secret()
+        .secret_id(format!("{prefix}index"))
+        .force_delete_without_recovery(true)
+        .send()
+        .await;
 }

@@ -106,9 +106,11 @@ fn versioned(call: Call, value: Option<&str>, version: Option<&str>) -> Result<V
         (None, _) => Err(Error::corrupt("the secret holds binary data, not text")
             .with_backend(BACKEND)
             .with_operation(call.name())),
-        (_, None) => Err(Error::new(ErrorKind::Unexpected, "the response has no version id")
-            .with_backend(BACKEND)
-            .with_operation(call.name())),
+        (_, None) => Err(
+            Error::new(ErrorKind::Unexpected, "the response has no version id")
+                .with_backend(BACKEND)
+                .with_operation(call.name()),
+        ),
     }
 }
 
@@ -195,7 +197,12 @@ impl AwsBackend {
         }
     }
 
-    async fn put_value(&self, full: &str, value: &str, stages: Option<Vec<String>>) -> Result<String> {
+    async fn put_value(
+        &self,
+        full: &str,
+        value: &str,
+        stages: Option<Vec<String>>,
+    ) -> Result<String> {
         let call = Call::PutSecretValue;
         let out = self
             .client
@@ -242,7 +249,11 @@ impl SecretBackend for AwsBackend {
         let call = Call::GetSecretValue;
         // AWSCURRENT named explicitly: the service default, and moto otherwise answers with
         // the version last written by PutSecretValue instead (see localstack/NOTES.md).
-        let request = self.client.get_secret_value().secret_id(full).version_stage(CURRENT_LABEL);
+        let request = self
+            .client
+            .get_secret_value()
+            .secret_id(full)
+            .version_stage(CURRENT_LABEL);
         match request.send().await {
             Ok(out) => versioned(call, out.secret_string(), out.version_id()).map(Some),
             Err(e) => {
@@ -356,7 +367,10 @@ impl SecretBackend for AwsBackend {
             _ => e,
         };
         let Some(expected) = expected else {
-            return self.create_secret(name, &full, value).await.map_err(conflict);
+            return self
+                .create_secret(name, &full, value)
+                .await
+                .map_err(conflict);
         };
         let version = self
             .put_value(&full, value, Some(vec![PENDING_LABEL.to_string()]))

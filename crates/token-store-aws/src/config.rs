@@ -132,9 +132,11 @@ impl AwsSecretsManagerStoreBuilder {
                 "region" => builder.region(value),
                 "endpoint" | "endpoint_url" => builder.endpoint_url(value),
                 "kms_key_id" => builder.kms_key_id(value),
-                "recovery_window_days" => builder.recovery_window_days(value.parse().map_err(|_| {
-                    config_error("recovery_window_days must be a number of days (7..=30)")
-                })?),
+                "recovery_window_days" => {
+                    builder.recovery_window_days(value.parse().map_err(|_| {
+                        config_error("recovery_window_days must be a number of days (7..=30)")
+                    })?)
+                }
                 "force_delete" if value == "true" => builder.force_delete(),
                 other => return Err(config_error(format!("unknown URL parameter {other:?}"))),
             };
@@ -164,7 +166,9 @@ impl AwsSecretsManagerStoreBuilder {
             tags.push(Tag::builder().key(key).value(value).build());
         }
         if tags.len() > 49 {
-            return Err(config_error("too many tags (AWS allows 50 per secret, 3 are ours)"));
+            return Err(config_error(
+                "too many tags (AWS allows 50 per secret, 3 are ours)",
+            ));
         }
         Ok((names, deletion, tags))
     }
@@ -242,11 +246,20 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{url}");
         }
         let bad_prefix = AwsSecretsManagerStoreBuilder::default().prefix("has space");
-        assert_eq!(bad_prefix.validate().unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(
+            bad_prefix.validate().unwrap_err().kind(),
+            ErrorKind::ConfigInvalid
+        );
         let bad_window = AwsSecretsManagerStoreBuilder::default().recovery_window_days(3);
-        assert_eq!(bad_window.validate().unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(
+            bad_window.validate().unwrap_err().kind(),
+            ErrorKind::ConfigInvalid
+        );
         let bad_tag = AwsSecretsManagerStoreBuilder::default().tag("aws:x", "y");
-        assert_eq!(bad_tag.validate().unwrap_err().kind(), ErrorKind::ConfigInvalid);
+        assert_eq!(
+            bad_tag.validate().unwrap_err().kind(),
+            ErrorKind::ConfigInvalid
+        );
     }
 
     #[tokio::test]
@@ -271,6 +284,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(backend.secret_name("token-7").unwrap(), "apps/x/token/7");
-        assert_eq!(backend.client().config().region().map(|r| r.as_ref()), Some("us-east-1"));
+        assert_eq!(
+            backend.client().config().region().map(|r| r.as_ref()),
+            Some("us-east-1")
+        );
     }
 }

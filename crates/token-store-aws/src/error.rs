@@ -38,7 +38,11 @@ impl Call {
 }
 
 /// Kind and a value-free message for a service error `code` / HTTP `status` of `call`.
-pub(crate) fn classify(call: Call, code: Option<&str>, status: Option<u16>) -> (ErrorKind, &'static str) {
+pub(crate) fn classify(
+    call: Call,
+    code: Option<&str>,
+    status: Option<u16>,
+) -> (ErrorKind, &'static str) {
     use ErrorKind::*;
     match code.unwrap_or("") {
         "ResourceNotFoundException" => (NotFound, "the secret does not exist"),
@@ -53,19 +57,29 @@ pub(crate) fn classify(call: Call, code: Option<&str>, status: Option<u16>) -> (
         "InvalidParameterException" if call == Call::UpdateSecretVersionStage => {
             (Conflict, "the index changed since it was read")
         }
-        "InvalidParameterException" | "ValidationException" | "MalformedPolicyDocumentException" => {
-            (InvalidInput, "the service rejected a parameter")
+        "InvalidParameterException"
+        | "ValidationException"
+        | "MalformedPolicyDocumentException" => (InvalidInput, "the service rejected a parameter"),
+        "PreconditionNotMetException" => {
+            (InvalidInput, "a precondition of the request was not met")
         }
-        "PreconditionNotMetException" => (InvalidInput, "a precondition of the request was not met"),
         "LimitExceededException" => (RateLimited, "a Secrets Manager quota was exceeded"),
-        "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
-            (RateLimited, "the request was throttled")
-        }
+        "ThrottlingException"
+        | "Throttling"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded" => (RateLimited, "the request was throttled"),
         "AccessDeniedException" | "AccessDenied" => (PermissionDenied, "access denied"),
-        "UnrecognizedClientException" | "InvalidClientTokenId" | "InvalidSignatureException"
-        | "SignatureDoesNotMatch" | "ExpiredTokenException" | "MissingAuthenticationToken"
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "InvalidSignatureException"
+        | "SignatureDoesNotMatch"
+        | "ExpiredTokenException"
+        | "MissingAuthenticationToken"
         | "IncompleteSignature" => (Unauthenticated, "the credentials were not accepted"),
-        "DecryptionFailure" | "EncryptionFailure" => (PermissionDenied, "KMS could not encrypt or decrypt the secret"),
+        "DecryptionFailure" | "EncryptionFailure" => (
+            PermissionDenied,
+            "KMS could not encrypt or decrypt the secret",
+        ),
         "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
             (Unavailable, "Secrets Manager had an internal error")
         }
@@ -92,9 +106,10 @@ where
         SdkError::TimeoutError(_) => (ErrorKind::Unavailable, "the request timed out"),
         SdkError::DispatchFailure(_) => (ErrorKind::Unavailable, "the request could not be sent"),
         SdkError::ResponseError(_) => (ErrorKind::Unavailable, "the response could not be read"),
-        SdkError::ConstructionFailure(_) => {
-            (ErrorKind::ConfigInvalid, "the request could not be built (check region and credentials)")
-        }
+        SdkError::ConstructionFailure(_) => (
+            ErrorKind::ConfigInvalid,
+            "the request could not be built (check region and credentials)",
+        ),
         _ => (ErrorKind::Unexpected, "unexpected SDK error"),
     };
     Error::new(kind, message)
@@ -110,16 +125,56 @@ mod tests {
     #[test]
     fn codes_map_to_kinds() {
         let cases = [
-            (Call::GetSecretValue, "ResourceNotFoundException", ErrorKind::NotFound),
-            (Call::CreateSecret, "ResourceExistsException", ErrorKind::AlreadyExists),
-            (Call::CreateSecret, "InvalidRequestException", ErrorKind::Conflict),
-            (Call::UpdateSecretVersionStage, "InvalidParameterException", ErrorKind::Conflict),
-            (Call::PutSecretValue, "InvalidParameterException", ErrorKind::InvalidInput),
-            (Call::GetSecretValue, "ThrottlingException", ErrorKind::RateLimited),
-            (Call::PutSecretValue, "LimitExceededException", ErrorKind::RateLimited),
-            (Call::GetSecretValue, "AccessDeniedException", ErrorKind::PermissionDenied),
-            (Call::ListSecrets, "UnrecognizedClientException", ErrorKind::Unauthenticated),
-            (Call::GetSecretValue, "InternalServiceError", ErrorKind::Unavailable),
+            (
+                Call::GetSecretValue,
+                "ResourceNotFoundException",
+                ErrorKind::NotFound,
+            ),
+            (
+                Call::CreateSecret,
+                "ResourceExistsException",
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                Call::CreateSecret,
+                "InvalidRequestException",
+                ErrorKind::Conflict,
+            ),
+            (
+                Call::UpdateSecretVersionStage,
+                "InvalidParameterException",
+                ErrorKind::Conflict,
+            ),
+            (
+                Call::PutSecretValue,
+                "InvalidParameterException",
+                ErrorKind::InvalidInput,
+            ),
+            (
+                Call::GetSecretValue,
+                "ThrottlingException",
+                ErrorKind::RateLimited,
+            ),
+            (
+                Call::PutSecretValue,
+                "LimitExceededException",
+                ErrorKind::RateLimited,
+            ),
+            (
+                Call::GetSecretValue,
+                "AccessDeniedException",
+                ErrorKind::PermissionDenied,
+            ),
+            (
+                Call::ListSecrets,
+                "UnrecognizedClientException",
+                ErrorKind::Unauthenticated,
+            ),
+            (
+                Call::GetSecretValue,
+                "InternalServiceError",
+                ErrorKind::Unavailable,
+            ),
         ];
         for (call, code, kind) in cases {
             assert_eq!(classify(call, Some(code), Some(400)).0, kind, "{code}");
@@ -128,9 +183,18 @@ mod tests {
 
     #[test]
     fn unknown_codes_fall_back_to_status() {
-        assert_eq!(classify(Call::GetSecretValue, None, Some(503)).0, ErrorKind::Unavailable);
-        assert_eq!(classify(Call::GetSecretValue, Some("Odd"), Some(429)).0, ErrorKind::RateLimited);
-        assert_eq!(classify(Call::GetSecretValue, Some("Odd"), Some(400)).0, ErrorKind::Unexpected);
+        assert_eq!(
+            classify(Call::GetSecretValue, None, Some(503)).0,
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            classify(Call::GetSecretValue, Some("Odd"), Some(429)).0,
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            classify(Call::GetSecretValue, Some("Odd"), Some(400)).0,
+            ErrorKind::Unexpected
+        );
     }
 
     #[test]

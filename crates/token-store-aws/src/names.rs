@@ -108,7 +108,14 @@ mod tests {
         for good in ["a", "token-store/", "x_+=.@-/y", &"p".repeat(MAX_PREFIX)] {
             assert!(validate_prefix(good).is_ok(), "{good}");
         }
-        for bad in ["", "sp ace", "ümlaut", "semi;colon", "star*", &"p".repeat(MAX_PREFIX + 1)] {
+        for bad in [
+            "",
+            "sp ace",
+            "ümlaut",
+            "semi;colon",
+            "star*",
+            &"p".repeat(MAX_PREFIX + 1),
+        ] {
             assert!(validate_prefix(bad).is_err(), "{bad}");
         }
     }

@@ -45,7 +45,10 @@ async fn raw_secrets_hold_json_and_the_index_no_plaintext() {
     assert_eq!(json["access_token"], "1000.backdoor.access");
     assert_eq!(json["grant_token"], "1000.backdoor.grant");
     assert_eq!(json["expiry_time"], 1_764_000_000_123i64);
-    println!("raw token secret: {} bytes of JSON", raw.secret_string().unwrap().len());
+    println!(
+        "raw token secret: {} bytes of JSON",
+        raw.secret_string().unwrap().len()
+    );
 
     let index = client
         .get_secret_value()
@@ -64,7 +67,10 @@ async fn raw_secrets_hold_json_and_the_index_no_plaintext() {
         "backdoor-client-secret",
         "1000.BACKDOOR",
     ] {
-        assert!(!index_text.contains(plain), "the index holds {plain:?} in plaintext");
+        assert!(
+            !index_text.contains(plain),
+            "the index holds {plain:?} in plaintext"
+        );
     }
     assert!(
         index.version_stages().iter().any(|s| s == "AWSCURRENT"),
@@ -83,12 +89,23 @@ async fn raw_secrets_hold_json_and_the_index_no_plaintext() {
         .iter()
         .filter(|(_, labels)| labels.iter().any(|l| l == "AWSCURRENT"))
         .collect();
-    assert_eq!(current.len(), 1, "exactly one current index version: {stages:?}");
+    assert_eq!(
+        current.len(),
+        1,
+        "exactly one current index version: {stages:?}"
+    );
     let (current_id, labels) = current[0];
     assert_eq!(current_id, index.version_id().unwrap());
-    assert!(labels.iter().any(|l| l == PENDING_LABEL), "the pending label stays on the last write: {labels:?}");
+    assert!(
+        labels.iter().any(|l| l == PENDING_LABEL),
+        "the pending label stays on the last write: {labels:?}"
+    );
     let tags = described.tags();
-    let tag = |key: &str| tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value());
+    let tag = |key: &str| {
+        tags.iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+    };
     assert_eq!(tag(OWNER_TAG), Some("token-store"));
     assert_eq!(tag(PREFIX_TAG), Some(prefix.as_str()));
     assert_eq!(tag("token-store:role"), Some("index"));

@@ -31,13 +31,22 @@ fn expect(store: &AwsSecretsManagerStore, operation: &str, expected: &[(&str, u6
 async fn service_calls_per_operation() {
     let (store, _) = fresh_store().await;
     store.save_token(&token(0)).await.unwrap();
-    expect(&store, "first save (creates the index)", &[("GetSecretValue", 1), ("CreateSecret", 2)]);
+    expect(
+        &store,
+        "first save (creates the index)",
+        &[("GetSecretValue", 1), ("CreateSecret", 2)],
+    );
 
     store.save_token(&token(1)).await.unwrap();
     expect(
         &store,
         "save (new user)",
-        &[("GetSecretValue", 1), ("CreateSecret", 1), ("PutSecretValue", 1), ("UpdateSecretVersionStage", 1)],
+        &[
+            ("GetSecretValue", 1),
+            ("CreateSecret", 1),
+            ("PutSecretValue", 1),
+            ("UpdateSecretVersionStage", 1),
+        ],
     );
 
     let by_user = Token::builder().user_name("calls1@example.com").build();
@@ -46,7 +55,11 @@ async fn service_calls_per_operation() {
 
     let by_access = Token::builder().access_token("1000.access.calls.1").build();
     assert!(store.find_token(&by_access).await.unwrap().is_some());
-    expect(&store, "find_token by access token", &[("GetSecretValue", 2)]);
+    expect(
+        &store,
+        "find_token by access token",
+        &[("GetSecretValue", 2)],
+    );
 
     assert!(store.find_token_by_id("1").await.unwrap().is_some());
     expect(&store, "find_token_by_id", &[("GetSecretValue", 1)]);
@@ -57,7 +70,11 @@ async fn service_calls_per_operation() {
     expect(
         &store,
         "save (refreshed access token)",
-        &[("GetSecretValue", 2), ("PutSecretValue", 2), ("UpdateSecretVersionStage", 1)],
+        &[
+            ("GetSecretValue", 2),
+            ("PutSecretValue", 2),
+            ("UpdateSecretVersionStage", 1),
+        ],
     );
 
     store.save_token(&refreshed).await.unwrap();
@@ -70,13 +87,22 @@ async fn service_calls_per_operation() {
     let all = store.get_tokens().await.unwrap();
     assert_eq!(all.len(), 45);
     // 1 index read + ⌈45/20⌉ = 3 batch reads.
-    expect(&store, "get_tokens (45)", &[("GetSecretValue", 1), ("BatchGetSecretValue", 3)]);
+    expect(
+        &store,
+        "get_tokens (45)",
+        &[("GetSecretValue", 1), ("BatchGetSecretValue", 3)],
+    );
 
     store.delete_token("45").await.unwrap();
     expect(
         &store,
         "delete_token",
-        &[("DeleteSecret", 1), ("GetSecretValue", 1), ("PutSecretValue", 1), ("UpdateSecretVersionStage", 1)],
+        &[
+            ("DeleteSecret", 1),
+            ("GetSecretValue", 1),
+            ("PutSecretValue", 1),
+            ("UpdateSecretVersionStage", 1),
+        ],
     );
 
     store.delete_tokens().await.unwrap();

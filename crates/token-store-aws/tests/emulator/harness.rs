@@ -59,7 +59,10 @@ pub fn builder(namespace: &str) -> AwsSecretsManagerStoreBuilder {
 }
 
 pub async fn backend(namespace: &str) -> AwsBackend {
-    builder(namespace).build_backend().await.expect("AWS backend")
+    builder(namespace)
+        .build_backend()
+        .await
+        .expect("AWS backend")
 }
 
 /// A store over a fresh namespace.
@@ -101,7 +104,10 @@ impl BackendHarness for AwsHarness {
                 ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
                 ("concurrent_saves_of_distinct_users", LOCALSTACK_CAS),
                 ("concurrent_saves_of_one_user", LOCALSTACK_CAS),
-                ("sixteen_writers_of_distinct_users_lose_nothing", LOCALSTACK_CAS),
+                (
+                    "sixteen_writers_of_distinct_users_lose_nothing",
+                    LOCALSTACK_CAS,
+                ),
             ],
             Target::Moto => vec![
                 ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
