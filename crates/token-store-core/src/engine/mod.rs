@@ -218,9 +218,11 @@ impl SecretIndexStore {
                 Ok(_) => break,
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && !explicit_id && attempts < 32 => {
                     // Concurrent writers are ahead of the index: continue after the largest
-                    // token secret that exists.
+                    // token secret that exists, spread by a small random step so writers
+                    // that collided once do not collide again.
                     attempts += 1;
-                    id = (id + 1).max(self.largest_stored_id().await? + 1);
+                    let spread = rand::Rng::random_range(&mut rand::rng(), 0..attempts);
+                    id = (id + 1).max(self.largest_stored_id().await? + 1) + spread;
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && explicit_id => {
                     // Someone created this id since we looked: it is an update after all.
