@@ -22,12 +22,11 @@ mkdir -p .cache
 prefetch_log=.cache/prefetch.log
 : >"$prefetch_log"
 prefetch_pids=()
-for installer in localstack/install-localstack.sh localstack/install-moto.sh emulators/gcp/install.sh \
+for installer in localstack/install-localstack.sh localstack/install-moto.sh "emulators/gcp/install.sh drongo" \
                  emulators/mariadb/install.sh interop/zoho-db/setup-venv.sh; do
-  if [ -x "$installer" ] || [ -f "$installer" ]; then
-    ( bash "$installer" >>"$prefetch_log" 2>&1 || echo "prefetch: $installer failed (its test step will retry and report)" >>"$prefetch_log" ) &
-    prefetch_pids+=($!)
-  fi
+  # shellcheck disable=SC2086 # "script arg" splits into the script and its argument
+  ( bash $installer >>"$prefetch_log" 2>&1 || echo "prefetch: $installer failed (its test step will retry and report)" >>"$prefetch_log" ) &
+  prefetch_pids+=($!)
 done
 
 passed=0
