@@ -53,6 +53,8 @@ async fn raw_secrets_hold_json_and_the_index_no_plaintext() {
     let index = client
         .get_secret_value()
         .secret_id(format!("{prefix}index"))
+        // Explicit, as the backend does: moto's default is the last PutSecretValue's version.
+        .version_stage("AWSCURRENT")
         .send()
         .await
         .expect("index secret readable");
