@@ -327,6 +327,8 @@ impl SecretBackend for AwsBackend {
         check_value(value)?;
         let full = self.names.full(name)?;
         let mut restored = false;
+        // Bounded: put, create (lost to a concurrent create), put again; or restore, put.
+        let mut lost_creates = 0;
         loop {
             let err = match self.put_value(&full, value, None).await {
                 Ok(version) => return Ok(version),
@@ -335,7 +337,9 @@ impl SecretBackend for AwsBackend {
             match err.kind() {
                 ErrorKind::NotFound => match self.create_waiting(name, &full, value).await {
                     // Another writer created it in between: write over it as a put does.
-                    Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists && lost_creates < 3 => {
+                        lost_creates += 1;
+                    }
                     other => return other,
                 },
                 ErrorKind::Conflict if self.deletion != Deletion::Force && !restored => {

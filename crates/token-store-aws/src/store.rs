@@ -18,7 +18,8 @@ use crate::config::AwsSecretsManagerStoreBuilder;
 /// `UpdateSecretVersionStage`; the very first save creates the index with `CreateSecret`
 /// instead of the last two); save of a refreshed token 5 (index read, token read,
 /// `PutSecretValue` of the token, index compare-and-swap of 2); save of an unchanged token 2;
-/// `delete_token` 4. Each lost compare-and-swap adds 3 (re-read + retry).
+/// `delete_token` 4; `delete_tokens` of N tokens ⌈N/100⌉ `ListSecrets` + N `DeleteSecret` +
+/// 3 (index read and compare-and-swap). Each lost compare-and-swap adds 3 (re-read + retry).
 #[derive(Debug)]
 pub struct AwsSecretsManagerStore {
     engine: SecretIndexStore,
