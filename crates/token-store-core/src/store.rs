@@ -11,8 +11,8 @@ use crate::{Result, Token};
 /// * Absent values: an empty string and `None` are the same thing; stores return `None`.
 /// * Errors: a backend failure is always an `Err`, never turned into "not found".
 /// * Ids: decimal strings of 1 to 10 digits, assigned by the store on first save as one more
-///   than the largest id it holds or has held (numeric comparison), unique under concurrent
-///   saves. Any other id is rejected with [`crate::ErrorKind::InvalidInput`].
+///   than the largest id it holds or has held (numeric comparison; concurrent saves may leave
+///   gaps), unique under concurrent saves and never handed out again after a delete. Any other id is rejected with [`crate::ErrorKind::InvalidInput`].
 #[async_trait]
 pub trait TokenStore: Send + Sync + std::fmt::Debug {
     /// Find the stored token that `query` selects, and return `query` completed with it.
