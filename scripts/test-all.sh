@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 steps=(
   "workspace tests (memory, engine, file, sqlite, unit tests)|cargo test --workspace --all-targets"
+  "quickstart, the README's first command|cargo run --example quickstart"
   "facade with every backend feature|cargo test -p token-store --all-features"
   "clippy -D warnings|cargo clippy --workspace --all-targets --all-features -- -D warnings"
   "Zoho Python SDK FileStore interop|scripts/test-file-interop.sh"
@@ -35,7 +36,7 @@ failures=()
 step_number=0
 for step in "${steps[@]}"; do
   step_number=$((step_number + 1))
-  if [ "$step_number" -eq 4 ] && [ "${#prefetch_pids[@]}" -gt 0 ]; then
+  if [ "$step_number" -eq 5 ] && [ "${#prefetch_pids[@]}" -gt 0 ]; then
     echo "==== waiting for the background installs"
     wait "${prefetch_pids[@]}" || true
     cat "$prefetch_log" | tail -n 20
