@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use token_store_core::{Result, Token, TokenStore};
+use token_store_core::Result;
 
 use crate::error::map_sqlx;
 use crate::schema;
@@ -242,32 +241,7 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl TokenStore for SqliteStore {
-    async fn find_token(&self, query: &Token) -> Result<Option<Token>> {
-        self.table.find(query).await
-    }
-
-    async fn save_token(&self, token: &Token) -> Result<Token> {
-        self.table.save(token).await
-    }
-
-    async fn delete_token(&self, id: &str) -> Result<()> {
-        self.table.delete(id).await
-    }
-
-    async fn get_tokens(&self) -> Result<Vec<Token>> {
-        self.table.all().await
-    }
-
-    async fn delete_tokens(&self) -> Result<()> {
-        self.table.delete_all().await
-    }
-
-    async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
-        self.table.find_by_id(id).await
-    }
-}
+crate::table::token_store_via_table!(SqliteStore);
 
 #[cfg(test)]
 mod tests {

@@ -249,6 +249,43 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(bound / 2 + u64::from(nanos) % (bound / 2))
 }
 
+/// Implement `TokenStore` for a store type by delegating to its `table` field.
+macro_rules! token_store_via_table {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl token_store_core::TokenStore for $store {
+            async fn find_token(
+                &self,
+                query: &token_store_core::Token,
+            ) -> token_store_core::Result<Option<token_store_core::Token>> {
+                self.table.find(query).await
+            }
+            async fn save_token(
+                &self,
+                token: &token_store_core::Token,
+            ) -> token_store_core::Result<token_store_core::Token> {
+                self.table.save(token).await
+            }
+            async fn delete_token(&self, id: &str) -> token_store_core::Result<()> {
+                self.table.delete(id).await
+            }
+            async fn get_tokens(&self) -> token_store_core::Result<Vec<token_store_core::Token>> {
+                self.table.all().await
+            }
+            async fn delete_tokens(&self) -> token_store_core::Result<()> {
+                self.table.delete_all().await
+            }
+            async fn find_token_by_id(
+                &self,
+                id: &str,
+            ) -> token_store_core::Result<Option<token_store_core::Token>> {
+                self.table.find_by_id(id).await
+            }
+        }
+    };
+}
+pub(crate) use token_store_via_table;
+
 #[cfg(test)]
 mod tests {
     use super::*;
