@@ -92,18 +92,7 @@ impl SecretIndexStore {
             }
             self.prune(&mut next);
             next.base.clone_from(&current.version);
-            let encoded = next.encode();
-            let limit = self.backend.limits().max_value_bytes;
-            if encoded.len() > limit {
-                return Err(Error::new(
-                    ErrorKind::TooLarge,
-                    format!(
-                        "the index is full: {} tokens need {} bytes, this backend holds {limit} per secret",
-                        next.len(),
-                        encoded.len()
-                    ),
-                ));
-            }
+            let encoded = self.encode_index(&next)?;
             match self.backend.index_protocol() {
                 IndexProtocol::CompareAndSwap => {
                     match self
@@ -136,6 +125,23 @@ impl SecretIndexStore {
             "the index kept changing under concurrent writers; retries exhausted",
         )
         .with_retryable(true))
+    }
+
+    /// Encode the index, or a `TooLarge` error when it exceeds the backend's value limit.
+    pub(crate) fn encode_index(&self, index: &Index) -> Result<String> {
+        let encoded = index.encode();
+        let limit = self.backend.limits().max_value_bytes;
+        if encoded.len() > limit {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                format!(
+                    "the index is full: {} tokens need {} bytes, this backend holds {limit} per secret",
+                    index.len(),
+                    encoded.len()
+                ),
+            ));
+        }
+        Ok(encoded)
     }
 
     fn prune(&self, index: &mut Index) {
@@ -181,7 +187,9 @@ impl SecretIndexStore {
             }
             self.merges.fetch_add(1, Ordering::Relaxed);
             merged.base = Some(last);
-            self.backend.put(INDEX_NAME, &merged.encode()).await?;
+            self.backend
+                .put(INDEX_NAME, &self.encode_index(&merged)?)
+                .await?;
             return Ok(merged);
         }
         self.retire(base.as_deref()).await;

@@ -348,18 +348,7 @@ impl SecretIndexStore {
         let mut grown = index.clone();
         grown.upsert(id, keys, now_ms());
         grown.base = Some("0".repeat(40));
-        let size = grown.encode().len();
-        let limit = self.backend.limits().max_value_bytes;
-        if size > limit {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "the index is full: {} tokens need {size} bytes, this backend holds {limit} per secret",
-                    grown.len()
-                ),
-            ));
-        }
-        Ok(())
+        self.encode_index(&grown).map(|_| ())
     }
 
     async fn delete_one(&self, id: &str) -> Result<()> {
