@@ -1,7 +1,7 @@
 //! Error mapping against the emulator: limits checked before any call, not found, exists,
 //! lost compare-and-swap, names scheduled for deletion, an unreachable endpoint.
 
-use token_store_aws::{AwsSecretsManagerStore, MAX_VALUE_BYTES};
+use token_store_aws::{AwsBackend, AwsSecretsManagerStore, MAX_VALUE_BYTES};
 use token_store_core::testkit::random_namespace;
 use token_store_core::{ErrorKind, SecretBackend, Token, TokenStore};
 
@@ -183,13 +183,7 @@ async fn missing_existing_and_stale_versions_map_to_kinds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recovery_window_deletes_read_as_absent() {
     let namespace = random_namespace();
-    let backend = builder(&namespace)
-        .recovery_window_days(7)
-        .build_backend()
-        .await
-        .unwrap();
-    backend.create("token-1", "one").await.unwrap();
-    backend.delete("token-1").await.unwrap();
+    let backend = token_1_scheduled_for_deletion(&namespace).await;
     assert_eq!(
         backend.get("token-1").await.unwrap(),
         None,
@@ -207,11 +201,7 @@ async fn recovery_window_deletes_read_as_absent() {
         .delete("token-1")
         .await
         .expect("deleting twice succeeds");
-    crate::harness::backend(&namespace)
-        .await
-        .delete("token-1")
-        .await
-        .unwrap();
+    purge_token_1(&namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,24 +210,14 @@ async fn put_restores_a_name_scheduled_for_deletion() {
         return;
     }
     let namespace = random_namespace();
-    let backend = builder(&namespace)
-        .recovery_window_days(7)
-        .build_backend()
-        .await
-        .unwrap();
-    backend.create("token-1", "one").await.unwrap();
-    backend.delete("token-1").await.unwrap();
+    let backend = token_1_scheduled_for_deletion(&namespace).await;
     backend.put("token-1", "restored").await.unwrap();
     assert_eq!(
         backend.get("token-1").await.unwrap().unwrap().value,
         "restored"
     );
     assert_eq!(backend.calls().counts().get("RestoreSecret"), Some(&1));
-    crate::harness::backend(&namespace)
-        .await
-        .delete("token-1")
-        .await
-        .unwrap();
+    purge_token_1(&namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,13 +226,7 @@ async fn create_on_name_scheduled_for_deletion_is_a_conflict() {
         return;
     }
     let namespace = random_namespace();
-    let backend = builder(&namespace)
-        .recovery_window_days(7)
-        .build_backend()
-        .await
-        .unwrap();
-    backend.create("token-1", "one").await.unwrap();
-    backend.delete("token-1").await.unwrap();
+    let backend = token_1_scheduled_for_deletion(&namespace).await;
     let err = backend.create("token-1", "two").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(
@@ -265,11 +239,7 @@ async fn create_on_name_scheduled_for_deletion_is_a_conflict() {
         Some(&2),
         "no retry loop"
     );
-    crate::harness::backend(&namespace)
-        .await
-        .delete("token-1")
-        .await
-        .unwrap();
+    purge_token_1(&namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,4 +313,26 @@ async fn from_url_and_from_env_reach_the_emulator() {
     );
     env_store.delete_tokens().await.unwrap();
     store.delete_tokens().await.unwrap();
+}
+
+/// A backend with a 7-day recovery window whose `token-1` was created and then deleted, so
+/// the name is scheduled for deletion.
+async fn token_1_scheduled_for_deletion(namespace: &str) -> AwsBackend {
+    let backend = builder(namespace)
+        .recovery_window_days(7)
+        .build_backend()
+        .await
+        .unwrap();
+    backend.create("token-1", "one").await.unwrap();
+    backend.delete("token-1").await.unwrap();
+    backend
+}
+
+/// Force-delete `token-1` so the emulator is left clean.
+async fn purge_token_1(namespace: &str) {
+    crate::harness::backend(namespace)
+        .await
+        .delete("token-1")
+        .await
+        .unwrap();
 }
