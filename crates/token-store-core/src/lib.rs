@@ -16,8 +16,8 @@ pub mod testkit;
 
 pub use backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
 pub use engine::{
-    EngineOptions, EngineStats, INDEX_NAME, RepairReport, SecretIndexStore, TOKEN_PREFIX,
-    token_secret_name,
+    Clock, EngineOptions, EngineStats, INDEX_NAME, RepairReport, SHARD_PREFIX,
+    SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX, is_index_secret, token_secret_name,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use memory::MemoryStore;

@@ -1,15 +1,15 @@
-//! Reading and committing the index under concurrent writers.
+//! Reading and committing one index secret (the root or a shard) under concurrent writers.
 //!
-//! * [`IndexProtocol::CompareAndSwap`]: read the index and its version, apply the change,
+//! * [`IndexProtocol::CompareAndSwap`]: read the value and its version, apply the change,
 //!   `put_if_current(expected = version read)`; on `Conflict` re-read, re-apply, retry with
 //!   exponential backoff and jitter.
-//! * [`IndexProtocol::MergeLog`] (no conditional write): each index value records in `base`
-//!   the version it was derived from. A writer appends its value; when the version it got
-//!   is not the direct successor of its base, others wrote in between, so it reads every
-//!   version after its base, merges them (merging is commutative and idempotent, see
-//!   [`Index::merge`]) and appends the merged value. A reader whose latest version is not the
-//!   direct successor of that value's base merges the versions in between the same way. By
-//!   induction every value read covers every version written before it, so no completed
+//! * [`IndexProtocol::MergeLog`] (no conditional write): each value records in `base` the
+//!   version it was derived from. A writer appends its value; when the version it got is not
+//!   the direct successor of its base, others wrote in between, so it reads every version
+//!   after its base, merges them (merging is commutative and idempotent, see
+//!   [`Mergeable::merge`]) and appends the merged value. A reader whose latest version is not
+//!   the direct successor of that value's base merges the versions in between the same way.
+//!   By induction every value read covers every version written before it, so no completed
 //!   update is lost. Superseded versions are retired after a clean write.
 
 use std::sync::atomic::Ordering;
@@ -17,95 +17,117 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::index::Index;
-use super::{INDEX_NAME, SecretIndexStore, now_ms};
+use super::values::Mergeable;
+use super::SecretIndexStore;
 use crate::{Error, ErrorKind, IndexProtocol, Result};
 
-/// An index as read, with the version it was read from (`None`: no index secret yet).
-pub(crate) struct IndexState {
-    pub(crate) index: Index,
+/// A value as read, with the version it was read from (`None`: the secret does not exist).
+#[derive(Debug, Clone)]
+pub(crate) struct State<T> {
+    pub(crate) value: T,
     pub(crate) version: Option<String>,
 }
 
+/// What a change wants done with the value it was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Store the changed value.
+    Write,
+    /// Nothing to store.
+    Skip,
+    /// Stop: the value is not what the caller expected (e.g. the shard was split).
+    Abort,
+}
+
+/// How a commit ended.
+#[derive(Debug)]
+pub(crate) enum Outcome<T> {
+    /// Stored (or nothing to store); the value as committed.
+    Done(T),
+    /// The change aborted, or a concurrent writer split the shard under a merge-log append:
+    /// the caller must look again.
+    Retry,
+}
+
 impl SecretIndexStore {
-    /// Read the index (merging a concurrent tail under the merge-log protocol).
-    pub(crate) async fn read_index(&self) -> Result<IndexState> {
-        let Some(latest) = self.backend.get(INDEX_NAME).await? else {
-            return Ok(IndexState {
-                index: Index::empty(),
+    /// Read `name` (merging a concurrent tail under the merge-log protocol).
+    pub(crate) async fn read_value<T: Mergeable>(&self, name: &str) -> Result<State<T>> {
+        let Some(latest) = self.backend.get(name).await? else {
+            return Ok(State {
+                value: T::empty(),
                 version: None,
             });
         };
-        let index = Index::decode(&latest.value)?;
+        let value = T::decode(&latest.value)?;
         if self.backend.index_protocol() == IndexProtocol::CompareAndSwap {
-            return Ok(IndexState {
-                index,
+            return Ok(State {
+                value,
                 version: Some(latest.version),
             });
         }
-        let complete = match &index.base {
-            Some(base) => self.backend.is_next_version(base, &latest.version) == Some(true),
-            None => false,
-        };
+        let complete = value
+            .base()
+            .is_some_and(|base| self.backend.is_next_version(base, &latest.version) == Some(true));
         if complete {
-            return Ok(IndexState {
-                index,
+            return Ok(State {
+                value,
                 version: Some(latest.version),
             });
         }
-        let base = index.base.clone();
-        let tail = self
-            .backend
-            .versions_after(INDEX_NAME, base.as_deref())
-            .await?;
-        let mut merged = index;
+        let base = value.base().map(str::to_string);
+        let tail = self.backend.versions_after(name, base.as_deref()).await?;
+        let mut merged = value;
         let mut version = latest.version;
         for later in &tail {
-            merged.merge(&Index::decode(&later.value)?);
+            merged.merge(&T::decode(&later.value)?);
             version.clone_from(&later.version);
         }
-        Ok(IndexState {
-            index: merged,
+        Ok(State {
+            value: merged,
             version: Some(version),
         })
     }
 
-    /// Apply `change` to the index and store it without losing concurrent updates.
-    /// `change` returns whether it changed anything; it may run more than once.
-    /// Returns the index as committed.
-    pub(crate) async fn commit_index(
+    /// Apply `change` to `name` and store it without losing concurrent updates. `change` may
+    /// run more than once (after a lost race, on the re-read value).
+    pub(crate) async fn commit_value<T: Mergeable>(
         &self,
-        mut current: IndexState,
-        change: impl Fn(&mut Index) -> bool,
-    ) -> Result<Index> {
+        name: &str,
+        mut current: State<T>,
+        change: impl Fn(&mut T) -> Step,
+    ) -> Result<Outcome<T>> {
         let mut backoff = self.options.initial_backoff;
         for attempt in 0..=self.options.max_index_retries {
             if attempt > 0 {
                 let jitter = rand::rng().random_range(0..=backoff.as_millis() as u64);
                 tokio::time::sleep(backoff + Duration::from_millis(jitter)).await;
                 backoff = (backoff * 2).min(Duration::from_secs(1));
-                current = self.read_index().await?;
+                current = self.read_value(name).await?;
             }
-            let mut next = current.index.clone();
-            if !change(&mut next) {
-                return Ok(next);
+            let mut next = current.value.clone();
+            match change(&mut next) {
+                Step::Skip => return Ok(Outcome::Done(next)),
+                Step::Abort => return Ok(Outcome::Retry),
+                Step::Write => {}
             }
-            self.prune(&mut next);
-            next.base.clone_from(&current.version);
-            let encoded = self.encode_index(&next)?;
+            let minute = self.now_minute();
+            next.prune(self.tombstone_cutoff(), minute);
+            next.record_write(minute);
+            next.set_base(current.version.clone());
+            let encoded = self.encode_value(&next)?;
             match self.backend.index_protocol() {
                 IndexProtocol::CompareAndSwap => {
                     match self
                         .backend
-                        .put_if_current(INDEX_NAME, &encoded, current.version.as_deref())
+                        .put_if_current(name, &encoded, current.version.as_deref())
                         .await
                     {
-                        Ok(_) => return Ok(next),
+                        Ok(_) => return Ok(Outcome::Done(next)),
                         Err(e)
                             if e.kind() == ErrorKind::Conflict
                                 || e.kind() == ErrorKind::AlreadyExists =>
                         {
-                            self.cas_retries.fetch_add(1, Ordering::Relaxed);
+                            self.stats.cas_retries.fetch_add(1, Ordering::Relaxed);
                             tracing::debug!(
                                 backend = self.backend.kind(),
                                 attempt,
@@ -116,7 +138,9 @@ impl SecretIndexStore {
                     }
                 }
                 IndexProtocol::MergeLog => {
-                    return self.append_and_merge(current.version, next, &encoded).await;
+                    return self
+                        .append_and_merge(name, current.version, next, &encoded, &change)
+                        .await;
                 }
             }
         }
@@ -127,16 +151,15 @@ impl SecretIndexStore {
         .with_retryable(true))
     }
 
-    /// Encode the index, or a `TooLarge` error when it exceeds the backend's value limit.
-    pub(crate) fn encode_index(&self, index: &Index) -> Result<String> {
-        let encoded = index.encode();
+    /// Encode a value, or a `TooLarge` error when it exceeds the backend's value limit.
+    pub(crate) fn encode_value<T: Mergeable>(&self, value: &T) -> Result<String> {
+        let encoded = value.encode();
         let limit = self.backend.limits().max_value_bytes;
         if encoded.len() > limit {
             return Err(Error::new(
                 ErrorKind::TooLarge,
                 format!(
-                    "the index is full: {} tokens need {} bytes, this backend holds {limit} per secret",
-                    index.len(),
+                    "an index secret would need {} bytes; this backend holds {limit} per secret",
                     encoded.len()
                 ),
             ));
@@ -144,61 +167,63 @@ impl SecretIndexStore {
         Ok(encoded)
     }
 
-    fn prune(&self, index: &mut Index) {
-        let cutoff = match self.backend.index_protocol() {
+    fn tombstone_cutoff(&self) -> u64 {
+        match self.backend.index_protocol() {
             IndexProtocol::CompareAndSwap => u64::MAX,
             IndexProtocol::MergeLog => {
-                now_ms().saturating_sub(self.options.tombstone_ttl.as_millis() as u64)
+                self.now_ms().saturating_sub(self.options.tombstone_ttl.as_millis() as u64)
             }
-        };
-        index.prune_tombstones(cutoff);
+        }
     }
 
-    async fn append_and_merge(
+    async fn append_and_merge<T: Mergeable>(
         &self,
+        name: &str,
         base: Option<String>,
-        mine: Index,
+        mine: T,
         encoded: &str,
-    ) -> Result<Index> {
-        let written = self.backend.put(INDEX_NAME, encoded).await?;
+        change: &impl Fn(&mut T) -> Step,
+    ) -> Result<Outcome<T>> {
+        let written = self.backend.put(name, encoded).await?;
         let clean = base
             .as_deref()
             .and_then(|b| self.backend.is_next_version(b, &written));
-        let mine_entries = mine.clone();
-        let mut merged = mine;
-        let mut last = written.clone();
-        if clean != Some(true) {
-            let tail = self
-                .backend
-                .versions_after(INDEX_NAME, base.as_deref())
-                .await?;
-            let others: Vec<_> = tail.iter().filter(|v| v.version != written).collect();
-            if others.is_empty() {
-                self.retire(base.as_deref()).await;
-                return Ok(merged);
-            }
-            for version in &tail {
-                merged.merge(&Index::decode(&version.value)?);
-                last.clone_from(&version.version);
-            }
-            if merged.same_entries(&mine_entries) {
-                // The other versions added nothing ours lacks: no merged version needed.
-                return Ok(merged);
-            }
-            self.merges.fetch_add(1, Ordering::Relaxed);
-            merged.base = Some(last);
-            self.backend
-                .put(INDEX_NAME, &self.encode_index(&merged)?)
-                .await?;
-            return Ok(merged);
+        if clean == Some(true) {
+            self.retire(name, base.as_deref()).await;
+            return Ok(Outcome::Done(mine));
         }
-        self.retire(base.as_deref()).await;
-        Ok(merged)
+        let tail = self.backend.versions_after(name, base.as_deref()).await?;
+        if tail.iter().all(|v| v.version == written) {
+            self.retire(name, base.as_deref()).await;
+            return Ok(Outcome::Done(mine));
+        }
+        let mut merged = mine.clone();
+        let mut last = written.clone();
+        for version in &tail {
+            merged.merge(&T::decode(&version.value)?);
+            last.clone_from(&version.version);
+        }
+        // A concurrent writer may have changed the value so that this change no longer
+        // applies (e.g. split the shard): the caller looks again and re-applies it.
+        let mut check = merged.clone();
+        if change(&mut check) == Step::Abort {
+            return Ok(Outcome::Retry);
+        }
+        if merged.same_content(&mine) {
+            // The other versions added nothing ours lacks: no merged version needed.
+            return Ok(Outcome::Done(merged));
+        }
+        self.stats.merges.fetch_add(1, Ordering::Relaxed);
+        merged.set_base(Some(last));
+        self.backend
+            .put(name, &self.encode_value(&merged)?)
+            .await?;
+        Ok(Outcome::Done(merged))
     }
 
-    async fn retire(&self, base: Option<&str>) {
+    async fn retire(&self, name: &str, base: Option<&str>) {
         if let Some(base) = base
-            && let Err(e) = self.backend.retire_versions_before(INDEX_NAME, base).await
+            && let Err(e) = self.backend.retire_versions_before(name, base).await
         {
             tracing::warn!(backend = self.backend.kind(), error = %e, "could not retire old index versions");
         }

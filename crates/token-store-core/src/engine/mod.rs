@@ -1,41 +1,95 @@
 //! `SecretIndexStore`: the `TokenStore` built once for every `SecretBackend`.
 //!
 //! Layout: each token lives in its own secret `token-<id>` (the token as JSON with the Zoho
-//! column names); one secret `index` maps hashed lookup keys to ids (see [`index`]).
+//! column names). The index maps hashed lookup keys (user name, access, refresh and grant
+//! token, and the id itself) to ids. It is a tree of small shard secrets `ix-r<bits>` that
+//! split as they grow or get busy ([`tree`]), plus a root secret `index` holding the id
+//! high-water mark ([`values`]). A find reads one shard and one token; a refresh writes the
+//! token and one shard; no secret is written more than [`SPLIT_WRITES_PER_DAY`] times a day
+//! (plus the split itself), whatever the number of tokens.
 //!
 //! Invariants:
-//! * a token secret is written before the index, so a crash in between loses nothing
-//!   ([`SecretIndexStore::repair`] re-indexes it);
+//! * every key a stored token holds is in the index before the token holds it: a save
+//!   writes new index entries first, then the token, then removes entries of keys it no
+//!   longer has. A save that fails half-way leaves at worst an entry pointing at a token
+//!   that lacks its key, which lookups verify away; never a stored key that cannot be found;
 //! * every candidate the index yields is read and verified, so a stale entry never produces
 //!   a wrong answer;
 //! * concurrent index writers lose no update: by compare-and-swap with retry
 //!   ([`IndexProtocol::CompareAndSwap`]) or by merging every version written since the one a
-//!   value was derived from ([`IndexProtocol::MergeLog`], see [`log`]);
-//! * a save that would push the index or a token past the backend's size limit fails with
-//!   [`ErrorKind::TooLarge`] before anything is written.
+//!   value was derived from ([`IndexProtocol::MergeLog`], see [`commit`]);
+//! * the index is derived data: [`SecretIndexStore::repair`] rebuilds it from the token
+//!   secrets, and a store whose index is missing while tokens exist repairs itself before it
+//!   answers.
+//!
+//! [`IndexProtocol::CompareAndSwap`]: crate::IndexProtocol::CompareAndSwap
+//! [`IndexProtocol::MergeLog`]: crate::IndexProtocol::MergeLog
 
 mod commit;
-mod index;
+mod keys;
 mod repair;
+mod tree;
+mod values;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
 pub use repair::RepairReport;
+pub use tree::{SHARD_PREFIX, SPLIT_WRITES_PER_DAY};
 
-use crate::lookup::{lookup_keys, merge_for_save, parse_id, validate_for_save};
+use crate::lookup::{LookupKey, lookup_keys, merge_for_save, parse_id, validate_for_save};
 use crate::{Error, ErrorKind, Result, SecretBackend, Token, TokenStore};
-use index::{EntryKeys, Index};
+use commit::{State, Step};
+use keys::{Key, keys_of};
+use tree::Change;
+use values::Root;
 
-/// Relative name of the index secret.
+/// Relative name of the index root secret (the id high-water mark; the whole index in the
+/// first format).
 pub const INDEX_NAME: &str = "index";
 /// Prefix of the relative names of token secrets (`token-<id>`).
 pub const TOKEN_PREFIX: &str = "token-";
 
-/// Tuning of the engine's retry loops.
+/// Whether relative secret `name` is part of the index (the root or a shard).
+pub fn is_index_secret(name: &str) -> bool {
+    name == INDEX_NAME || name.starts_with(SHARD_PREFIX)
+}
+
+/// Milliseconds since the Unix epoch, as the engine reads the time.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64)
+        }))
+    }
+
+    /// A clock read from `now_ms` (e.g. a simulation's virtual time).
+    pub fn from_fn(now_ms: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        Self(Arc::new(now_ms))
+    }
+
+    /// The time now in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// Tuning of the engine.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct EngineOptions {
@@ -43,8 +97,16 @@ pub struct EngineOptions {
     pub max_index_retries: u32,
     /// First backoff between retries; doubled each time (capped at 1 s), with jitter.
     pub initial_backoff: Duration,
-    /// How long tombstones of deleted entries stay in a merge-log index.
+    /// How long tombstones of removed entries stay in a merge-log index.
     pub tombstone_ttl: Duration,
+    /// Merge-log backends that can never delete a version (Azure Key Vault) list all of a
+    /// secret's versions to read it; a shard that has this many versions is split so a read
+    /// stays a few pages (Key Vault lists 25 per page; backups fail past 500 versions).
+    pub max_versions_per_shard: u64,
+    /// Stale access-token entries checked against their tokens per shard write.
+    pub verify_per_write: usize,
+    /// Where the engine reads the time (entry stamps, write rates).
+    pub clock: Clock,
 }
 
 impl Default for EngineOptions {
@@ -53,7 +115,18 @@ impl Default for EngineOptions {
             max_index_retries: 30,
             initial_backoff: Duration::from_millis(10),
             tombstone_ttl: Duration::from_secs(900),
+            max_versions_per_shard: 100,
+            verify_per_write: 4,
+            clock: Clock::system(),
         }
+    }
+}
+
+impl EngineOptions {
+    /// These options reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -65,14 +138,26 @@ pub struct EngineStats {
     pub cas_retries: u64,
     /// Index writes that found concurrent versions and wrote a merged one.
     pub merges: u64,
+    /// Index shards split.
+    pub splits: u64,
 }
 
-/// A [`TokenStore`] over any [`SecretBackend`]: one secret per token plus one index secret.
+#[derive(Debug, Default)]
+struct Counters {
+    cas_retries: AtomicU64,
+    merges: AtomicU64,
+    splits: AtomicU64,
+}
+
+/// A [`TokenStore`] over any [`SecretBackend`]: one secret per token plus index secrets.
 pub struct SecretIndexStore {
     backend: Arc<dyn SecretBackend>,
     options: EngineOptions,
-    cas_retries: AtomicU64,
-    merges: AtomicU64,
+    stats: Counters,
+    /// Depth of the leaf shards last found (hashes are uniform, so most leaves share it).
+    depth_hint: AtomicUsize,
+    /// Ids this process reserved and has not used yet.
+    id_pool: Mutex<Vec<u64>>,
 }
 
 impl std::fmt::Debug for SecretIndexStore {
@@ -80,19 +165,13 @@ impl std::fmt::Debug for SecretIndexStore {
         f.debug_struct("SecretIndexStore")
             .field("backend", &self.backend)
             .field("options", &self.options)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 /// The relative secret name of token `id`.
 pub fn token_secret_name(id: &str) -> String {
     format!("{TOKEN_PREFIX}{id}")
-}
-
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl SecretIndexStore {
@@ -106,8 +185,9 @@ impl SecretIndexStore {
         Self {
             backend,
             options,
-            cas_retries: AtomicU64::new(0),
-            merges: AtomicU64::new(0),
+            stats: Counters::default(),
+            depth_hint: AtomicUsize::new(0),
+            id_pool: Mutex::new(Vec::new()),
         }
     }
 
@@ -119,19 +199,27 @@ impl SecretIndexStore {
     /// Counters since this engine was created.
     pub fn stats(&self) -> EngineStats {
         EngineStats {
-            cas_retries: self.cas_retries.load(Ordering::Relaxed),
-            merges: self.merges.load(Ordering::Relaxed),
+            cas_retries: self.stats.cas_retries.load(Ordering::Relaxed),
+            merges: self.stats.merges.load(Ordering::Relaxed),
+            splits: self.stats.splits.load(Ordering::Relaxed),
         }
     }
 
-    /// Number of tokens the index currently lists (one index read).
+    /// Number of tokens the index lists (reads every shard).
     pub async fn index_entries(&self) -> Result<usize> {
         Ok(self
-            .read_index()
+            .indexed_ids()
             .await
             .map_err(|e| self.err(e, "index_entries"))?
-            .index
             .len())
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.options.clock.now_ms()
+    }
+
+    pub(crate) fn now_minute(&self) -> u64 {
+        self.now_ms() / 60_000
     }
 
     fn err(&self, error: Error, operation: &'static str) -> Error {
@@ -152,26 +240,96 @@ impl SecretIndexStore {
     }
 
     /// The stored token `query` selects, verified against its secret.
-    async fn lookup(&self, index: &Index, query: &Token) -> Result<Option<Token>> {
+    async fn lookup(&self, query: &Token) -> Result<Option<Token>> {
         for key in lookup_keys(query) {
-            for id in index.candidates(&key) {
-                if let Some(stored) = self.read_token(&id).await? {
-                    if key.matches(&stored) {
-                        return Ok(Some(stored));
-                    }
-                    tracing::debug!(
-                        backend = self.backend.kind(),
-                        id,
-                        "stale index entry skipped"
-                    );
-                }
+            if let Some(found) = self.lookup_key(&key).await? {
+                return Ok(Some(found));
             }
         }
         Ok(None)
     }
 
+    /// The stored token matching one lookup key (smallest id first).
+    async fn lookup_key(&self, key: &LookupKey<'_>) -> Result<Option<Token>> {
+        let hashed = Key::of_lookup(key);
+        let mut leaf = self.locate(&hashed).await?;
+        if leaf.state.version.is_none() && self.ensure_index().await? {
+            leaf = self.locate(&hashed).await?;
+        }
+        for id in leaf.state.value.candidates(&hashed) {
+            if let Some(stored) = self.read_token(&id).await? {
+                if key.matches(&stored) {
+                    return Ok(Some(stored));
+                }
+                tracing::debug!(
+                    backend = self.backend.kind(),
+                    id,
+                    "stale index entry skipped"
+                );
+            }
+        }
+        Ok(None)
+    }
+
+    /// Called when a shard that should exist does not: converts a first-format index, or
+    /// rebuilds a lost index when token secrets exist. Returns whether it changed anything
+    /// (so the caller looks again). A store with no tokens costs one root read and one list.
+    async fn ensure_index(&self) -> Result<bool> {
+        let root = match self.read_value::<Root>(INDEX_NAME).await {
+            Ok(root) => Some(root),
+            Err(e) if e.kind() == ErrorKind::Corrupt => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(root) = root
+            && root.value.is_legacy()
+        {
+            self.upgrade(root).await?;
+            return Ok(true);
+        }
+        if self.backend.list(TOKEN_PREFIX).await?.is_empty() {
+            return Ok(false);
+        }
+        tracing::warn!(
+            backend = self.backend.kind(),
+            "index shards missing while token secrets exist: rebuilding the index"
+        );
+        self.rebuild().await?;
+        Ok(true)
+    }
+
+    /// Move a first-format index into shards, then mark the root as format 2.
+    async fn upgrade(&self, root: State<Root>) -> Result<()> {
+        let changes = root
+            .value
+            .legacy_entries()
+            .into_iter()
+            .map(|(key, id)| Change {
+                key,
+                id,
+                live: true,
+                optional: false,
+            })
+            .collect();
+        self.apply_changes(changes).await?;
+        self.commit_value(INDEX_NAME, root, |value: &mut Root| {
+            if value.is_legacy() {
+                *value = value.upgraded();
+                Step::Write
+            } else {
+                Step::Skip
+            }
+        })
+        .await?;
+        tracing::info!(
+            backend = self.backend.kind(),
+            "index converted to the sharded format"
+        );
+        Ok(())
+    }
+
     fn encode_token(&self, token: &Token) -> Result<String> {
-        let value = serde_json::to_string(token).expect("token serializes");
+        let value = serde_json::to_string(token)
+            .map_err(|e| Error::new(ErrorKind::Unexpected, "token does not serialize").with_source(e))?;
         let limit = self.backend.limits().max_value_bytes;
         if value.len() > limit {
             return Err(Error::new(
@@ -185,44 +343,88 @@ impl SecretIndexStore {
         Ok(value)
     }
 
+    /// A fresh id: from this process's reserved ids, else reserved from the root (one
+    /// root write; several ids at once when the root is busy, so it stays under its rate).
+    async fn allocate_id(&self) -> Result<u64> {
+        if let Some(id) = self
+            .id_pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+        {
+            return Ok(id);
+        }
+        let mut root = self.read_value::<Root>(INDEX_NAME).await?;
+        if root.value.is_legacy() {
+            self.upgrade(root).await?;
+            root = self.read_value::<Root>(INDEX_NAME).await?;
+        }
+        let block = if root.value.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY / 2
+        {
+            8
+        } else {
+            1
+        };
+        let reserved = Mutex::new(0u64);
+        self.commit_value(INDEX_NAME, root, |value: &mut Root| {
+            let first = value.hi + 1;
+            if first + block - 1 > crate::lookup::MAX_ID {
+                return Step::Abort;
+            }
+            value.hi += block;
+            *reserved.lock().unwrap_or_else(PoisonError::into_inner) = first;
+            Step::Write
+        })
+        .await?;
+        let first = *reserved.lock().unwrap_or_else(PoisonError::into_inner);
+        if first == 0 {
+            return Err(Error::new(
+                ErrorKind::TooLarge,
+                "no token id left: ids are limited to 10 digits",
+            ));
+        }
+        let mut pool = self.id_pool.lock().unwrap_or_else(PoisonError::into_inner);
+        pool.extend((first + 1..first + block).rev());
+        Ok(first)
+    }
+
     async fn save(&self, token: &Token) -> Result<Token> {
         let token = token.clone().normalized();
         validate_for_save(&token)?;
-        let current = self.read_index().await?;
         let existing = match &token.id {
-            Some(id) => self.read_token(id).await?,
-            None => self.lookup(&current.index, &token).await?,
+            Some(id) => {
+                parse_id(id)?;
+                self.read_token(id).await?
+            }
+            None => self.lookup(&token).await?,
         };
         let mut row = merge_for_save(&token, existing.as_ref())?;
         if let Some(existing) = existing {
-            return self.update(current, existing, row).await;
+            return self.update(existing, row).await;
         }
         let explicit_id = row.id.is_some();
         let mut id = match &row.id {
             Some(id) => parse_id(id)?,
-            None => current.index.next_id()?,
+            None => self.allocate_id().await?,
         };
-        let keys = EntryKeys::of(&row);
-        self.check_index_capacity(&current.index, &id.to_string(), &keys)?;
-        // Create-only: a name taken by a concurrent writer (or an unindexed token left by a
-        // crash) is never overwritten; take the next id instead.
+        // Index entries first (they point at a token that does not hold the keys yet, which
+        // lookups verify away), then the token, create-only: a name taken by a concurrent
+        // writer is never overwritten.
         let mut attempts = 0;
         loop {
-            row.id = Some(id.to_string());
+            let id_text = id.to_string();
+            row.id = Some(id_text.clone());
             let value = self.encode_token(&row)?;
+            self.apply_changes(additions(&row, &id_text)).await?;
             match self
                 .backend
-                .create(&token_secret_name(&id.to_string()), &value)
+                .create(&token_secret_name(&id_text), &value)
                 .await
             {
                 Ok(_) => break,
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && !explicit_id && attempts < 32 => {
-                    // Concurrent writers are ahead of the index: continue after the largest
-                    // token secret that exists, spread by a small random step so writers
-                    // that collided once do not collide again.
                     attempts += 1;
-                    let spread = rand::Rng::random_range(&mut rand::rng(), 0..attempts);
-                    id = (id + 1).max(self.largest_stored_id().await? + 1) + spread;
+                    id = self.allocate_id().await?;
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && explicit_id => {
                     // Someone created this id since we looked: it is an update after all.
@@ -231,32 +433,73 @@ impl SecretIndexStore {
                 Err(e) => return Err(e),
             }
         }
-        let id = id.to_string();
-        let committed = self
-            .commit_index(current, |index| index.upsert(&id, &keys, now_ms()))
-            .await?;
-        if !explicit_id && let Some(user) = &row.user_name {
-            return self.fold_duplicate_user(committed, row.clone(), user).await;
+        if explicit_id {
+            self.raise_high_water_mark(id).await?;
+        } else if let Some(user) = row.user_name.clone() {
+            return self.fold_duplicate_user(row, &user).await;
         }
         Ok(row)
     }
 
-    async fn update(
-        &self,
-        current: commit::IndexState,
-        existing: Token,
-        row: Token,
-    ) -> Result<Token> {
-        let id = existing.id.clone().expect("stored tokens have ids");
-        let keys = EntryKeys::of(&row);
+    /// Make the root's id high-water mark cover `id` (a token saved with its own id, or
+    /// deleted), so the id is never handed out and new ids follow the largest. When the root
+    /// is busy (a migration saving many tokens with their ids) it jumps ahead, leaving a gap
+    /// rather than writing the root once per token.
+    async fn raise_high_water_mark(&self, id: u64) -> Result<()> {
+        let mut root = self.read_value::<Root>(INDEX_NAME).await?;
+        if root.value.is_legacy() {
+            self.upgrade(root).await?;
+            root = self.read_value::<Root>(INDEX_NAME).await?;
+        }
+        if root.value.hi >= id {
+            return Ok(());
+        }
+        let busy = root.value.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY / 2;
+        let target = if busy {
+            (id + 1024).min(crate::lookup::MAX_ID)
+        } else {
+            id
+        };
+        self.commit_value(INDEX_NAME, root, |value: &mut Root| {
+            if value.hi >= id {
+                return Step::Skip;
+            }
+            value.hi = target;
+            Step::Write
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn update(&self, existing: Token, row: Token) -> Result<Token> {
+        let id = existing.id.clone().unwrap_or_default();
+        let old = keys_of(&existing, &id);
+        let new = keys_of(&row, &id);
+        let added: Vec<Change> = additions(&row, &id)
+            .into_iter()
+            .filter(|c| !old.contains(&c.key))
+            .collect();
+        if !added.is_empty() {
+            self.apply_changes(added).await?;
+        }
         if row != existing {
-            self.check_index_capacity(&current.index, &id, &keys)?;
             let value = self.encode_token(&row)?;
             self.backend.put(&token_secret_name(&id), &value).await?;
         }
-        if current.index.keys_of(&id).as_ref() != Some(&keys) {
-            self.commit_index(current, |index| index.upsert(&id, &keys, now_ms()))
-                .await?;
+        let removed: Vec<Change> = old
+            .into_iter()
+            .filter(|key| !new.contains(key))
+            .map(|key| Change {
+                // An old access-token entry goes with the next write of its shard (or is
+                // verified away later); the rarer keys are removed now.
+                optional: key.tag() == 'a',
+                key,
+                id: id.clone(),
+                live: false,
+            })
+            .collect();
+        if !removed.is_empty() {
+            self.apply_changes(removed).await?;
         }
         Ok(row)
     }
@@ -264,11 +507,18 @@ impl SecretIndexStore {
     /// Concurrent first saves of one user name each created a token. Whichever writer sees
     /// the duplicates folds them into the smallest id (its own values win, empty fields are
     /// filled from the kept token) and removes the others, so one token remains.
-    async fn fold_duplicate_user(&self, index: Index, row: Token, user: &str) -> Result<Token> {
-        let my_id = row.id.clone().expect("saved rows have ids");
-        let key = crate::lookup::LookupKey::UserName(user);
+    async fn fold_duplicate_user(&self, row: Token, user: &str) -> Result<Token> {
+        let my_id = row.id.clone().unwrap_or_default();
+        let key = LookupKey::UserName(user);
+        let leaf = self.locate(&Key::of_lookup(&key)).await?;
         let mut duplicates = Vec::new();
-        for other in index.candidates(&key).into_iter().filter(|id| *id != my_id) {
+        for other in leaf
+            .state
+            .value
+            .candidates(&Key::of_lookup(&key))
+            .into_iter()
+            .filter(|id| *id != my_id)
+        {
             if let Some(stored) = self.read_token(&other).await?
                 && key.matches(&stored)
             {
@@ -281,91 +531,74 @@ impl SecretIndexStore {
         else {
             return Ok(row);
         };
-        let keep_id = keep.id.clone().expect("stored tokens have ids");
+        let keep_id = keep.id.clone().unwrap_or_default();
         if crate::lookup::id_number(&keep_id) > crate::lookup::id_number(&my_id) {
             // Mine is the smallest: the others go.
-            self.remove_duplicates(
-                &my_id,
-                &row,
-                duplicates.iter().filter_map(|t| t.id.clone()).collect(),
-            )
-            .await?;
+            for victim in &duplicates {
+                self.remove_token(victim).await?;
+            }
             return Ok(row);
         }
         let mut merged = row.clone();
         merged.merge_from(keep);
         merged.id = Some(keep_id.clone());
-        self.backend
-            .put(&token_secret_name(&keep_id), &self.encode_token(&merged)?)
-            .await?;
-        let victims = duplicates
+        let kept = keep.clone();
+        self.update(kept, merged.clone()).await?;
+        for victim in duplicates
             .iter()
-            .filter_map(|t| t.id.clone())
-            .filter(|id| *id != keep_id)
-            .chain([my_id])
-            .collect();
-        self.remove_duplicates(&keep_id, &merged, victims).await?;
+            .filter(|t| t.id.as_deref() != Some(keep_id.as_str()))
+            .chain([&row])
+        {
+            self.remove_token(victim).await?;
+        }
         Ok(merged)
     }
 
-    /// Point the index at `keep` and delete the `victims` (index first, then their secrets).
-    async fn remove_duplicates(
-        &self,
-        keep: &str,
-        kept: &Token,
-        victims: Vec<String>,
-    ) -> Result<()> {
-        let keys = EntryKeys::of(kept);
-        let current = self.read_index().await?;
-        self.commit_index(current, |index| {
-            let stamp = now_ms();
-            let changed = index.upsert(keep, &keys, stamp);
-            let mut changed = changed;
-            for id in &victims {
-                changed |= index.remove(id, stamp);
-            }
-            changed
-        })
-        .await?;
-        for id in &victims {
-            self.backend.delete(&token_secret_name(id)).await?;
-        }
-        Ok(())
-    }
-
-    /// The largest id among existing token secrets (one list call).
-    async fn largest_stored_id(&self) -> Result<u64> {
-        let names = self.backend.list(TOKEN_PREFIX).await?;
-        Ok(names
-            .iter()
-            .filter_map(|n| n.strip_prefix(TOKEN_PREFIX))
-            .filter_map(|id| parse_id(id).ok())
-            .max()
-            .unwrap_or(0))
-    }
-
-    fn check_index_capacity(&self, index: &Index, id: &str, keys: &EntryKeys) -> Result<()> {
-        let mut grown = index.clone();
-        grown.upsert(id, keys, now_ms());
-        grown.base = Some("0".repeat(40));
-        self.encode_index(&grown).map(|_| ())
+    /// Delete a stored token's secret, then its index entries.
+    async fn remove_token(&self, token: &Token) -> Result<()> {
+        let id = token.id.clone().unwrap_or_default();
+        self.backend.delete(&token_secret_name(&id)).await?;
+        let changes = keys_of(token, &id)
+            .into_iter()
+            .map(|key| Change {
+                key,
+                id: id.clone(),
+                live: false,
+                optional: false,
+            })
+            .collect();
+        self.apply_changes(changes).await
     }
 
     async fn delete_one(&self, id: &str) -> Result<()> {
-        parse_id(id)?;
-        // Secret first: a crash after it leaves a stale entry, which lookups verify away.
-        self.backend.delete(&token_secret_name(id)).await?;
-        let current = self.read_index().await?;
-        if current.index.keys_of(id).is_some() {
-            self.commit_index(current, |index| index.remove(id, now_ms()))
-                .await?;
+        let number = parse_id(id)?;
+        let Some(token) = self.read_token(id).await? else {
+            return Ok(());
+        };
+        self.remove_token(&token).await?;
+        // Ids are never handed out again.
+        self.raise_high_water_mark(number).await
+    }
+
+    /// Ids of every token the index lists, by numeric id.
+    async fn indexed_ids(&self) -> Result<Vec<String>> {
+        let mut leaves = self.walk().await?;
+        if leaves.is_empty() && self.ensure_index().await? {
+            leaves = self.walk().await?;
         }
-        Ok(())
+        let mut ids: Vec<String> = leaves
+            .iter()
+            .flat_map(|(_, shard)| shard.live())
+            .filter(|e| e.key.tag() == 'i')
+            .map(|e| e.id)
+            .collect();
+        ids.sort_by_key(|id| crate::lookup::id_number(id));
+        ids.dedup();
+        Ok(ids)
     }
 
     async fn all_tokens(&self) -> Result<Vec<Token>> {
-        let current = self.read_index().await?;
-        let ids = current.index.live_ids();
+        let ids = self.indexed_ids().await?;
         self.read_tokens(&ids).await
     }
 
@@ -390,20 +623,31 @@ impl SecretIndexStore {
         for name in &listed {
             self.backend.delete(name).await?;
         }
-        let current = self.read_index().await?;
-        let ids = current.index.live_ids();
-        if !ids.is_empty() {
-            self.commit_index(current, |index| {
-                let mut changed = false;
-                for id in &ids {
-                    changed |= index.remove(id, now_ms());
-                }
-                changed
-            })
-            .await?;
+        let leaves = self.walk().await?;
+        let mut changes = Vec::new();
+        for (_, shard) in leaves {
+            changes.extend(shard.live().into_iter().map(|e| Change {
+                key: e.key,
+                id: e.id,
+                live: false,
+                optional: false,
+            }));
         }
-        Ok(())
+        self.apply_changes(changes).await
     }
+}
+
+/// Index entries for every key of `row` (stored as token `id`).
+fn additions(row: &Token, id: &str) -> Vec<Change> {
+    keys_of(row, id)
+        .into_iter()
+        .map(|key| Change {
+            key,
+            id: id.to_string(),
+            live: true,
+            optional: false,
+        })
+        .collect()
 }
 
 /// Decode a token secret and check it belongs to `id`.
@@ -426,12 +670,10 @@ impl TokenStore for SecretIndexStore {
         if lookup_keys(&query).is_empty() {
             return Ok(None);
         }
-        let result = async {
-            let current = self.read_index().await?;
-            self.lookup(&current.index, &query).await
-        }
-        .await;
-        let stored = result.map_err(|e| self.err(e, "find_token"))?;
+        let stored = self
+            .lookup(&query)
+            .await
+            .map_err(|e| self.err(e, "find_token"))?;
         Ok(stored.map(|stored| {
             let mut found = query;
             found.merge_from(&stored);

@@ -1,8 +1,12 @@
 //! Rebuilding the index from the token secrets.
 
-use super::commit::IndexState;
-use super::index::{EntryKeys, Index};
-use super::{INDEX_NAME, SecretIndexStore, TOKEN_PREFIX, now_ms};
+use std::collections::BTreeSet;
+
+use super::commit::Step;
+use super::keys::{Key, keys_of};
+use super::tree::Change;
+use super::values::Root;
+use super::{INDEX_NAME, SHARD_PREFIX, SecretIndexStore, TOKEN_PREFIX};
 use crate::{ErrorKind, Result};
 
 /// What [`SecretIndexStore::repair`] found and fixed.
@@ -11,21 +15,24 @@ use crate::{ErrorKind, Result};
 pub struct RepairReport {
     /// Token secrets read.
     pub tokens_scanned: usize,
-    /// Index entries added for tokens the index did not know.
+    /// Index entries added for keys the index did not know.
     pub entries_added: usize,
-    /// Index entries corrected (wrong keys) or removed (token secret gone).
+    /// Index entries removed (stale keys, tokens gone) and unreadable index secrets reset.
     pub entries_fixed: usize,
 }
 
 impl SecretIndexStore {
-    /// Rebuild the index from the token secrets: index tokens written by a save that
-    /// crashed before its index write, correct entries whose keys are stale, drop entries
-    /// whose token is gone. Costs one list, one read per token and one index write.
+    /// Rebuild the index from the token secrets: add entries for keys a token holds that the
+    /// index lacks, remove entries whose token is gone or no longer holds the key, reset
+    /// unreadable index secrets, and convert a first-format index. Costs one list, one read
+    /// per token (batched where the service can) and one read and write per shard.
     pub async fn repair(&self) -> Result<RepairReport> {
         self.rebuild().await.map_err(|e| self.err(e, "repair"))
     }
 
-    async fn rebuild(&self) -> Result<RepairReport> {
+    pub(crate) async fn rebuild(&self) -> Result<RepairReport> {
+        let mut report = RepairReport::default();
+        report.entries_fixed += self.reset_unreadable().await?;
         let mut ids: Vec<String> = self
             .backend
             .list(TOKEN_PREFIX)
@@ -36,54 +43,83 @@ impl SecretIndexStore {
             .collect();
         ids.sort_by_key(|id| crate::lookup::id_number(id));
         let tokens = self.read_tokens(&ids).await?;
-        let current = match self.read_index().await {
-            Err(e) if e.kind() == ErrorKind::Corrupt => {
-                // A corrupt index is rebuilt from scratch on top of its current version.
-                let version = self.backend.get(INDEX_NAME).await?.map(|v| v.version);
-                IndexState {
-                    index: Index::empty(),
-                    version,
-                }
-            }
-            other => other?,
-        };
-        let mut report = RepairReport {
-            tokens_scanned: tokens.len(),
-            ..RepairReport::default()
-        };
-        let before: &Index = &current.index;
-        for token in &tokens {
-            let id = token.id.as_deref().expect("decoded tokens have ids");
-            match before.keys_of(id) {
-                None => report.entries_added += 1,
-                Some(keys) if keys != EntryKeys::of(token) => report.entries_fixed += 1,
-                Some(_) => {}
-            }
-        }
-        let present: Vec<&str> = tokens.iter().filter_map(|t| t.id.as_deref()).collect();
-        report.entries_fixed += before
-            .live_ids()
+        report.tokens_scanned = tokens.len();
+        let wanted: BTreeSet<(Key, String)> = tokens
             .iter()
-            .filter(|id| !present.contains(&id.as_str()))
-            .count();
-        self.commit_index(current, |index| {
-            let stamp = now_ms();
-            let mut changed = false;
-            for token in &tokens {
-                changed |= index.upsert(
-                    token.id.as_deref().expect("decoded tokens have ids"),
-                    &EntryKeys::of(token),
-                    stamp,
-                );
+            .flat_map(|t| {
+                let id = t.id.clone().unwrap_or_default();
+                keys_of(t, &id).into_iter().map(move |k| (k, id.clone()))
+            })
+            .collect();
+        let present: BTreeSet<(Key, String)> = self
+            .walk()
+            .await?
+            .into_iter()
+            .flat_map(|(_, shard)| shard.live())
+            .map(|e| (e.key, e.id))
+            .collect();
+        let mut changes = Vec::new();
+        for (key, id) in wanted.difference(&present) {
+            report.entries_added += 1;
+            changes.push(Change {
+                key: key.clone(),
+                id: id.clone(),
+                live: true,
+                optional: false,
+            });
+        }
+        for (key, id) in present.difference(&wanted) {
+            report.entries_fixed += 1;
+            changes.push(Change {
+                key: key.clone(),
+                id: id.clone(),
+                live: false,
+                optional: false,
+            });
+        }
+        self.apply_changes(changes).await?;
+        let highest = ids
+            .iter()
+            .map(|id| crate::lookup::id_number(id))
+            .max()
+            .unwrap_or(0);
+        let root = self.read_value::<Root>(INDEX_NAME).await?;
+        self.commit_value(INDEX_NAME, root, |value: &mut Root| {
+            if value.is_legacy() {
+                *value = value.upgraded();
+            } else if value.hi >= highest {
+                return Step::Skip;
             }
-            for id in index.live_ids() {
-                if !present.contains(&id.as_str()) {
-                    changed |= index.remove(&id, stamp);
-                }
-            }
-            changed
+            value.hi = value.hi.max(highest);
+            Step::Write
         })
         .await?;
         Ok(report)
+    }
+
+    /// Delete index secrets whose value cannot be read as index data, so they are rebuilt.
+    /// A first-format root is kept (it is converted). Returns how many were reset.
+    async fn reset_unreadable(&self) -> Result<usize> {
+        let mut names = self.backend.list(SHARD_PREFIX).await?;
+        names.push(INDEX_NAME.to_string());
+        let mut reset = 0;
+        for name in names {
+            let readable = if name == INDEX_NAME {
+                self.read_value::<Root>(&name).await.map(|_| ())
+            } else {
+                self.read_value::<super::values::Shard>(&name)
+                    .await
+                    .map(|_| ())
+            };
+            match readable {
+                Err(e) if e.kind() == ErrorKind::Corrupt => {
+                    tracing::warn!(backend = self.backend.kind(), "unreadable index secret reset");
+                    self.backend.delete(&name).await?;
+                    reset += 1;
+                }
+                other => other?,
+            }
+        }
+        Ok(reset)
     }
 }

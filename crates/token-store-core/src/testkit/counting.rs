@@ -18,6 +18,7 @@ pub struct CountingBackend {
     faults: Mutex<Vec<(&'static str, String, ErrorKind)>>,
     hooks: Mutex<Vec<(String, Hook)>>,
     max_value_bytes: Mutex<Option<usize>>,
+    fail_at_call: Mutex<Option<(u64, ErrorKind)>>,
 }
 
 impl std::fmt::Debug for CountingBackend {
@@ -26,6 +27,21 @@ impl std::fmt::Debug for CountingBackend {
             .field("inner", &self.inner)
             .finish_non_exhaustive()
     }
+}
+
+/// A pattern matching every index shard, for [`CountingBackend::fail_next`] and
+/// [`CountingBackend::before_next_write`].
+pub const INDEX_SHARDS: &str = "ix-r*";
+
+fn name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Write methods a race hook fires before.
@@ -40,17 +56,18 @@ impl CountingBackend {
             faults: Mutex::default(),
             hooks: Mutex::default(),
             max_value_bytes: Mutex::default(),
+            fail_at_call: Mutex::default(),
         }
     }
 
     /// Calls per method since creation or the last [`reset`](Self::reset).
     pub fn counts(&self) -> BTreeMap<&'static str, u64> {
-        self.counts.lock().unwrap().clone()
+        lock(&self.counts).clone()
     }
 
     /// Total calls since creation or the last reset.
     pub fn total(&self) -> u64 {
-        self.counts.lock().unwrap().values().sum()
+        lock(&self.counts).values().sum()
     }
 
     /// Calls of one method.
@@ -63,13 +80,22 @@ impl CountingBackend {
             .unwrap_or(0)
     }
 
-    /// Forget the counts.
+    /// Forget the counts (and a pending [`fail_nth_call`](Self::fail_nth_call)).
     pub fn reset(&self) {
-        self.counts.lock().unwrap().clear();
+        lock(&self.counts).clear();
+        *lock(&self.fail_at_call) = None;
+    }
+
+    /// Make the `n`th call from now (1 = the next one), whatever its method, fail with `kind`
+    /// without reaching the backend.
+    pub fn fail_nth_call(&self, n: u64, kind: ErrorKind) {
+        let done = self.total();
+        *lock(&self.fail_at_call) = Some((done + n, kind));
     }
 
     /// Make the next call of `method` on secret `name` fail with `kind`, without reaching the
-    /// backend (a crash or outage at that point).
+    /// backend (a crash or outage at that point). A `name` ending in `*` matches every
+    /// secret whose name starts with the rest (e.g. [`INDEX_SHARDS`]).
     pub fn fail_next(&self, method: &'static str, name: &str, kind: ErrorKind) {
         self.faults
             .lock()
@@ -78,7 +104,8 @@ impl CountingBackend {
     }
 
     /// Run `writer` to completion right before the next write (create, put or
-    /// put_if_current) to secret `name` reaches the backend: an interleaved concurrent writer.
+    /// put_if_current) to secret `name` (a `*` suffix matches a prefix) reaches the backend:
+    /// an interleaved concurrent writer.
     pub fn before_next_write(
         &self,
         name: &str,
@@ -92,16 +119,31 @@ impl CountingBackend {
 
     /// Report a smaller value size limit than the backend's (to reach "index full" quickly).
     pub fn limit_value_bytes(&self, max: usize) {
-        *self.max_value_bytes.lock().unwrap() = Some(max);
+        *lock(&self.max_value_bytes) = Some(max);
     }
 
     async fn enter(&self, method: &'static str, name: &str) -> Result<()> {
-        *self.counts.lock().unwrap().entry(method).or_default() += 1;
+        *lock(&self.counts).entry(method).or_default() += 1;
+        let total = self.total();
+        let nth = {
+            let mut at = lock(&self.fail_at_call);
+            match *at {
+                Some((n, kind)) if n == total => {
+                    *at = None;
+                    Some(kind)
+                }
+                _ => None,
+            }
+        };
+        if let Some(kind) = nth {
+            return Err(Error::new(kind, format!("injected failure of {method} (call {total})"))
+                .with_backend("testkit"));
+        }
         let fault = {
-            let mut faults = self.faults.lock().unwrap();
+            let mut faults = lock(&self.faults);
             let at = faults
                 .iter()
-                .position(|(m, n, _)| *m == method && n == name);
+                .position(|(m, n, _)| *m == method && name_matches(n, name));
             at.map(|i| faults.remove(i))
         };
         if let Some((_, _, kind)) = fault {
@@ -111,8 +153,8 @@ impl CountingBackend {
         }
         if WRITES.contains(&method) {
             let hook = {
-                let mut hooks = self.hooks.lock().unwrap();
-                let at = hooks.iter().position(|(n, _)| n == name);
+                let mut hooks = lock(&self.hooks);
+                let at = hooks.iter().position(|(n, _)| name_matches(n, name));
                 at.map(|i| hooks.remove(i).1)
             };
             if let Some(hook) = hook {
@@ -130,7 +172,7 @@ impl SecretBackend for CountingBackend {
     }
     fn limits(&self) -> BackendLimits {
         let mut limits = self.inner.limits();
-        if let Some(max) = *self.max_value_bytes.lock().unwrap() {
+        if let Some(max) = *lock(&self.max_value_bytes) {
             limits.max_value_bytes = max;
         }
         limits

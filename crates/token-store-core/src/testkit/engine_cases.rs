@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use super::cases::sample;
 use super::{BackendHarness, BoxFuture, CountingBackend};
+use super::INDEX_SHARDS;
 use crate::{
-    ErrorKind, INDEX_NAME, IndexProtocol, SecretBackend, SecretIndexStore, Token, TokenStore,
-    token_secret_name,
+    ErrorKind, INDEX_NAME, IndexProtocol, SHARD_PREFIX, SecretBackend, SecretIndexStore, Token,
+    TokenStore, token_secret_name,
 };
 
 type Case = for<'a> fn(&'a dyn BackendHarness, String) -> BoxFuture<'a, ()>;
@@ -21,11 +22,12 @@ macro_rules! cases {
 
 cases!(
     engine_call_counts,
-    engine_crash_before_index_write_loses_nothing,
+    engine_failed_save_converges_at_every_call,
     engine_index_has_no_plaintext,
     engine_stale_entry_never_answers,
     engine_lost_index_is_repaired,
-    engine_full_index_is_a_clear_error,
+    engine_index_grows_past_one_secret,
+    engine_first_format_index_is_upgraded,
     engine_too_large_token_makes_no_call,
     engine_interleaved_index_writers_lose_nothing,
     engine_interleaved_same_user_saves_leave_one_token,
@@ -103,11 +105,14 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
     }
     counting.reset();
 
+    // A small store is one shard. A new user: look up (shard), reserve an id (root read and
+    // write), add its entries (shard read and write), create the token, check for a
+    // concurrent duplicate of the user (shard).
     store.save_token(&sample(4)).await.unwrap();
     check(
         &counting,
         "save (new user)",
-        Expected::total(&[&e.read, &[("create", 1)], &e.write]),
+        Expected::total(&[&e.read, &e.read, &e.write, &e.read, &e.write, &[("create", 1)], &e.read]),
     );
 
     store.find_token(&by_user(2)).await.unwrap().expect("found");
@@ -132,13 +137,15 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
         Expected::total(&[&[("get", 1)]]),
     );
 
+    // A refresh: look up (shard, token), add the new access entry (shard read and write),
+    // write the token; the old access entry leaves with a later write of its shard.
     let mut refreshed = sample(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
     store.save_token(&refreshed).await.unwrap();
     check(
         &counting,
         "save (refreshed access token)",
-        Expected::total(&[&e.read, &[("get", 1), ("put", 1)], &e.write]),
+        Expected::total(&[&e.read, &[("get", 1), ("put", 1)], &e.read, &e.write]),
     );
 
     store.save_token(&refreshed).await.unwrap();
@@ -156,11 +163,13 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
         Expected::total(&[&e.read, &[("get_many", 4u64.div_ceil(batch))]]),
     );
 
+    // A delete: read the token (for its keys), delete it, remove its entries, check the
+    // root's id high-water mark.
     store.delete_token("4").await.unwrap();
     check(
         &counting,
         "delete_token",
-        Expected::total(&[&[("delete", 1)], &e.read, &e.write]),
+        Expected::total(&[&[("get", 1), ("delete", 1)], &e.read, &e.write, &e.read]),
     );
 
     assert_eq!(store.find_token(&Token::default()).await.unwrap(), None);
@@ -168,42 +177,67 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
     store.delete_tokens().await.unwrap();
 }
 
-async fn engine_crash_before_index_write_loses_nothing(
+/// Every stored token is findable by each of its keys.
+async fn assert_every_key_findable(backend: &Arc<dyn SecretBackend>, context: &str) {
+    let reader = SecretIndexStore::new(backend.clone());
+    for name in backend.list("token-").await.unwrap() {
+        let Some(raw) = backend.get(&name).await.unwrap() else {
+            continue;
+        };
+        let stored: Token = serde_json::from_str(&raw.value).unwrap();
+        let queries = [
+            Token::builder().user_name(stored.user_name.clone().unwrap()).build(),
+            Token::builder().access_token(stored.access_token.clone().unwrap()).build(),
+            Token::builder()
+                .client_id("c")
+                .client_secret("s")
+                .refresh_token(stored.refresh_token.clone().unwrap())
+                .build(),
+        ];
+        for query in queries {
+            let found = reader
+                .find_token(&query)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{context}: {name} not findable by {query:?}"));
+            assert_eq!(found.user_name, stored.user_name, "{context}");
+        }
+    }
+}
+
+async fn engine_failed_save_converges_at_every_call(
     harness: &dyn BackendHarness,
     namespace: String,
 ) {
-    let (counting, store) = counted(harness, &namespace).await;
+    let backend = harness.backend(&namespace).await;
+    let counting = Arc::new(CountingBackend::new(backend.clone()));
+    let store = SecretIndexStore::new(counting.clone());
     store.save_token(&sample(1)).await.unwrap();
-    let write = match counting.index_protocol() {
-        IndexProtocol::CompareAndSwap => "put_if_current",
-        IndexProtocol::MergeLog => "put",
-    };
-    counting.fail_next(write, INDEX_NAME, ErrorKind::Unavailable);
-    let err = store.save_token(&sample(2)).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable);
-    assert!(err.is_retryable());
-    let listed = counting.list("token-").await.unwrap();
-    assert_eq!(
-        listed.len(),
-        2,
-        "the token secret was written before the index"
-    );
-    let report = store.repair().await.unwrap();
-    assert_eq!((report.tokens_scanned, report.entries_added), (2, 1));
-    assert_eq!(
-        store
-            .find_token(&by_user(2))
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-            .as_deref(),
-        Some("2")
-    );
-    assert_eq!(
-        store.save_token(&sample(3)).await.unwrap().id.as_deref(),
-        Some("3")
-    );
+    // A new user and a refresh, each failed at every one of its calls in turn: whatever the
+    // save had written, each stored key is findable without a repair, and a retry succeeds.
+    for (phase, make) in [
+        ("new user", (|n: usize| sample(100 + n)) as fn(usize) -> Token),
+        ("refresh", |n: usize| {
+            let mut t = sample(1);
+            t.access_token = Some(format!("1000.access.refresh.{n}"));
+            t
+        }),
+    ] {
+        for n in 1..=40u64 {
+            let token = make(n as usize);
+            counting.reset();
+            counting.fail_nth_call(n, ErrorKind::Unavailable);
+            let result = store.save_token(&token).await;
+            let calls = counting.total();
+            counting.reset();
+            assert_every_key_findable(&backend, &format!("{phase}, call {n} failed")).await;
+            if result.is_ok() && calls < n {
+                break;
+            }
+            store.save_token(&token).await.expect("a retried save succeeds");
+            assert_every_key_findable(&backend, &format!("{phase}, retried after call {n}")).await;
+        }
+    }
     store.delete_tokens().await.unwrap();
 }
 
@@ -213,12 +247,12 @@ async fn engine_index_has_no_plaintext(harness: &dyn BackendHarness, namespace: 
     let mut token = sample(5);
     token.grant_token = Some("1000.grant.5".into());
     store.save_token(&token).await.unwrap();
-    let index = backend
-        .get(INDEX_NAME)
-        .await
-        .unwrap()
-        .expect("index written")
-        .value;
+    let mut index = String::new();
+    let mut names = backend.list(SHARD_PREFIX).await.unwrap();
+    names.push(INDEX_NAME.to_string());
+    for name in names {
+        index.push_str(&backend.get(&name).await.unwrap().expect("index written").value);
+    }
     for value in [
         &token.user_name,
         &token.access_token,
@@ -274,6 +308,14 @@ async fn engine_stale_entry_never_answers(harness: &dyn BackendHarness, namespac
     store.delete_tokens().await.unwrap();
 }
 
+/// Delete every index secret (the root and all shards) behind the engine's back.
+async fn delete_index(backend: &Arc<dyn SecretBackend>) {
+    for name in backend.list(SHARD_PREFIX).await.unwrap() {
+        backend.delete(&name).await.unwrap();
+    }
+    backend.delete(INDEX_NAME).await.unwrap();
+}
+
 async fn engine_lost_index_is_repaired(harness: &dyn BackendHarness, namespace: String) {
     let backend = harness.backend(&namespace).await;
     let store = SecretIndexStore::new(backend.clone());
@@ -281,37 +323,116 @@ async fn engine_lost_index_is_repaired(harness: &dyn BackendHarness, namespace: 
         store.save_token(&sample(n)).await.unwrap();
     }
     store.delete_token("2").await.unwrap();
-    backend.delete(INDEX_NAME).await.unwrap();
-    assert_eq!(store.find_token(&by_user(3)).await.unwrap(), None);
+    delete_index(&backend).await;
+    // A lost index is rebuilt before the answer: never "not found", never a duplicate.
+    let fresh = SecretIndexStore::new(backend.clone());
+    assert_eq!(
+        fresh.find_token(&by_user(3)).await.unwrap().and_then(|t| t.id).as_deref(),
+        Some("3")
+    );
+    delete_index(&backend).await;
+    let mut again = sample(4);
+    again.access_token = Some("1000.access.after-loss".into());
+    let saved = SecretIndexStore::new(backend.clone()).save_token(&again).await.unwrap();
+    assert_eq!(saved.id.as_deref(), Some("4"), "the existing token is updated");
+    delete_index(&backend).await;
+    let new_user = SecretIndexStore::new(backend.clone()).save_token(&sample(5)).await.unwrap();
+    assert_eq!(new_user.id.as_deref(), Some("5"), "no id is reused");
+    delete_index(&backend).await;
     let report = store.repair().await.unwrap();
-    assert_eq!((report.tokens_scanned, report.entries_added), (3, 3));
-    for n in [1, 3, 4] {
+    assert_eq!(report.tokens_scanned, 4);
+    assert!(report.entries_added >= 4, "{report:?}");
+    for n in [1, 3, 4, 5] {
         assert!(store.find_token(&by_user(n)).await.unwrap().is_some());
     }
-    assert_eq!(store.get_tokens().await.unwrap().len(), 3);
+    let all = store.get_tokens().await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        all.iter().find(|t| t.id.as_deref() == Some("4")).unwrap().access_token.as_deref(),
+        Some("1000.access.after-loss")
+    );
     store.delete_tokens().await.unwrap();
 }
 
-async fn engine_full_index_is_a_clear_error(harness: &dyn BackendHarness, namespace: String) {
+async fn engine_index_grows_past_one_secret(harness: &dyn BackendHarness, namespace: String) {
     let (counting, store) = counted(harness, &namespace).await;
-    counting.limit_value_bytes(600);
-    let mut saved = 0;
-    let err = loop {
-        match store.save_token(&sample(saved + 1)).await {
-            Ok(_) => saved += 1,
-            Err(e) => break e,
-        }
-        assert!(saved < 100, "the index never filled up");
-    };
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
-    assert!(err.to_string().contains("index is full"), "{err}");
-    assert_eq!(
-        counting.list("token-").await.unwrap().len(),
-        saved,
-        "the refused save wrote nothing"
-    );
-    assert_eq!(store.get_tokens().await.unwrap().len(), saved);
+    counting.limit_value_bytes(1_500);
+    for n in 1..=40 {
+        store.save_token(&sample(n)).await.unwrap();
+    }
+    let shards = counting.list(SHARD_PREFIX).await.unwrap();
+    assert!(shards.len() > 2, "the index split: {shards:?}");
+    let reader = SecretIndexStore::new(counting.clone());
+    for n in 1..=40 {
+        let found = reader.find_token(&by_user(n)).await.unwrap().expect("found by user");
+        let by_access = Token::builder().access_token(found.access_token.unwrap()).build();
+        assert!(reader.find_token(&by_access).await.unwrap().is_some());
+    }
+    assert_eq!(reader.get_tokens().await.unwrap().len(), 40);
+    assert_eq!(reader.index_entries().await.unwrap(), 40);
     store.delete_tokens().await.unwrap();
+}
+
+async fn engine_first_format_index_is_upgraded(harness: &dyn BackendHarness, namespace: String) {
+    let backend = harness.backend(&namespace).await;
+    // Two tokens and the index exactly as the first format's engine wrote them.
+    for n in 1..=2 {
+        let mut token = sample(n);
+        token.id = Some(n.to_string());
+        backend
+            .create(&token_secret_name(&n.to_string()), &serde_json::to_string(&token).unwrap())
+            .await
+            .unwrap();
+    }
+    let legacy = r#"{"v":1,"hi":3,"e":{"1":"HASH1@k","2":"HASH2@k","3":"~@k"}}"#
+        .replace("HASH1", &legacy_keys(&sample(1)))
+        .replace("HASH2", &legacy_keys(&sample(2)));
+    backend.create(INDEX_NAME, &legacy).await.unwrap();
+    let store = SecretIndexStore::new(backend.clone());
+    for n in 1..=2 {
+        assert_eq!(
+            store.find_token(&by_user(n)).await.unwrap().and_then(|t| t.id),
+            Some(n.to_string())
+        );
+    }
+    let by_access = Token::builder().access_token("1000.access.2").build();
+    assert!(store.find_token(&by_access).await.unwrap().is_some());
+    assert_eq!(
+        store.save_token(&sample(7)).await.unwrap().id.as_deref(),
+        Some("4"),
+        "ids continue after the old high-water mark"
+    );
+    assert_eq!(store.get_tokens().await.unwrap().len(), 3);
+    let root = backend.get(INDEX_NAME).await.unwrap().unwrap().value;
+    assert!(root.contains(r#""v":2"#), "root converted: {root}");
+    store.delete_tokens().await.unwrap();
+}
+
+/// A token's four key hashes in the first index format (`u,a,r,g`, `-` when absent).
+fn legacy_keys(token: &Token) -> String {
+    use sha2::{Digest, Sha256};
+    use base64::Engine as _;
+    let hash = |tag: &str, value: &Option<String>| match value.as_deref() {
+        Some(v) if !v.is_empty() => {
+            let digest = Sha256::new()
+                .chain_update(b"token-store-index\0")
+                .chain_update(tag)
+                .chain_update(b"\0")
+                .chain_update(v)
+                .finalize();
+            let mut s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..6]);
+            s.truncate(6);
+            s
+        }
+        _ => "-".to_string(),
+    };
+    [
+        hash("u", &token.user_name),
+        hash("a", &token.access_token),
+        hash("r", &token.refresh_token),
+        hash("g", &token.grant_token),
+    ]
+    .join(",")
 }
 
 async fn engine_too_large_token_makes_no_call(harness: &dyn BackendHarness, namespace: String) {
@@ -339,7 +460,7 @@ async fn engine_interleaved_index_writers_lose_nothing(
     first.save_token(&sample(1)).await.unwrap();
     // Right before the first writer's index write lands, a second writer saves a whole token.
     let racer = second.clone();
-    counting.before_next_write(INDEX_NAME, async move {
+    counting.before_next_write(INDEX_SHARDS, async move {
         racer.save_token(&sample(3)).await.expect("racing save");
     });
     first.save_token(&sample(2)).await.unwrap();
@@ -367,7 +488,7 @@ async fn engine_interleaved_same_user_saves_leave_one_token(
     let second = Arc::new(SecretIndexStore::new(harness.backend(&namespace).await));
     let racer = second.clone();
     // Both writers see no token for user 1; the second commits first.
-    counting.before_next_write(INDEX_NAME, async move {
+    counting.before_next_write(INDEX_SHARDS, async move {
         let mut token = sample(1);
         token.access_token = Some("1000.access.racer".into());
         racer.save_token(&token).await.expect("racing save");
@@ -420,14 +541,14 @@ async fn engine_corrupt_token_secret_is_an_error(harness: &dyn BackendHarness, n
         )
         .await
         .unwrap();
-    backend.put(INDEX_NAME, "garbage").await.unwrap();
+    backend.put(&format!("{SHARD_PREFIX}"), "garbage").await.unwrap();
     assert_eq!(
         store.get_tokens().await.unwrap_err().kind(),
         ErrorKind::Corrupt,
         "a corrupt index is an error, not an empty store"
     );
     let report = store.repair().await.unwrap();
-    assert_eq!(report.entries_added, 1);
+    assert!(report.entries_added >= 1, "{report:?}");
     assert!(
         store.find_token(&by_user(1)).await.unwrap().is_some(),
         "repair rebuilt the index"

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rand::Rng as _;
 
-pub use counting::CountingBackend;
+pub use counting::{CountingBackend, INDEX_SHARDS};
 pub use memory_backend::MemoryBackend;
 pub use stress::{StressReport, stress_distinct_users};
 
@@ -158,8 +158,9 @@ macro_rules! engine_conformance_tests {
     ($harness:expr) => {
         $crate::conformance_tests!($crate::testkit::EngineHarness($harness));
         $crate::__engine_cases!($harness;
-            engine_call_counts, engine_crash_before_index_write_loses_nothing, engine_index_has_no_plaintext,
-            engine_stale_entry_never_answers, engine_lost_index_is_repaired, engine_full_index_is_a_clear_error,
+            engine_call_counts, engine_failed_save_converges_at_every_call, engine_index_has_no_plaintext,
+            engine_stale_entry_never_answers, engine_lost_index_is_repaired, engine_index_grows_past_one_secret,
+            engine_first_format_index_is_upgraded,
             engine_too_large_token_makes_no_call, engine_interleaved_index_writers_lose_nothing,
             engine_interleaved_same_user_saves_leave_one_token, engine_corrupt_token_secret_is_an_error);
     };

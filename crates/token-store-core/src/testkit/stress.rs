@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{BackendHarness, random_namespace};
-use crate::{INDEX_NAME, SecretIndexStore, Token, TokenStore};
+use crate::{SHARD_PREFIX, SecretIndexStore, Token, TokenStore};
 
 /// What [`stress_distinct_users`] observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub async fn stress_distinct_users(
     let ids: BTreeSet<_> = all.iter().map(|t| t.id.clone()).collect();
     assert_eq!(ids.len(), tasks * per_task, "unique ids");
     assert!(
-        backend.get(INDEX_NAME).await.unwrap().is_some(),
+        !backend.list(SHARD_PREFIX).await.unwrap().is_empty(),
         "index exists"
     );
     let merged_entries = store.index_entries().await.unwrap();

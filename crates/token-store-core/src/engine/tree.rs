@@ -1,0 +1,309 @@
+//! The index as a tree of shards addressed by key-hash prefixes (extendible hashing without
+//! a directory).
+//!
+//! The shard for a key at depth `d` is the secret `ix-r<first d bits of the key hash>`. The
+//! store starts with one shard, `ix-r`. A shard that gets too big (half the backend's value
+//! limit), too busy (more than [`SPLIT_WRITES_PER_DAY`] writes in 24 hours: AWS keeps at most
+//! 100 versions written in 24 hours per secret and advises far fewer) or too long (merge-log
+//! backends that can never delete a version: [`EngineOptions::max_versions_per_shard`]) is
+//! split: its entries are merged into its two children, then it is marked split. A split shard
+//! is never written again, so every secret's write rate stays bounded however many tokens the
+//! store holds, and the shards multiply with the load, not with a setting.
+//!
+//! Finding a key's shard reads one secret when the process already knows the depth of the
+//! leaves around that key (its depth hint; hashes are uniform so leaves sit at about the
+//! same depth), and a few more on a cold start (a binary search between a missing shard,
+//! which is deeper than any leaf, and a split one, which is shallower).
+//!
+//! [`EngineOptions::max_versions_per_shard`]: super::EngineOptions::max_versions_per_shard
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+
+use super::commit::{Outcome, State, Step};
+use super::keys::{HASH_BITS, Key};
+use super::values::{Mergeable, Shard};
+use super::SecretIndexStore;
+use crate::{Error, ErrorKind, IndexProtocol, Result};
+
+/// Relative name prefix of index shards.
+pub const SHARD_PREFIX: &str = "ix-r";
+/// Writes in 24 hours after which a shard is split (AWS: at most 100 versions per secret in
+/// 24 hours, <https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html>;
+/// the engine's own target is at most 96, once per 15 minutes).
+pub const SPLIT_WRITES_PER_DAY: usize = 64;
+
+/// The shard name for a key-hash prefix.
+pub(crate) fn shard_name(path: &str) -> String {
+    format!("{SHARD_PREFIX}{path}")
+}
+
+/// One change to the index: make `key → id` live, or remove it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Change {
+    pub(crate) key: Key,
+    pub(crate) id: String,
+    pub(crate) live: bool,
+    /// Applied only when its shard is written anyway (a stale access-token entry).
+    pub(crate) optional: bool,
+}
+
+/// A leaf shard as located: its depth, path and state.
+pub(crate) struct Leaf {
+    pub(crate) path: String,
+    pub(crate) state: State<Shard>,
+}
+
+impl SecretIndexStore {
+    /// The leaf shard holding `key`.
+    pub(crate) async fn locate(&self, key: &Key) -> Result<Leaf> {
+        let mut depth = self.depth_hint.load(Ordering::Relaxed).min(HASH_BITS);
+        let mut shallower_than: Option<usize> = None; // a missing shard's depth
+        let mut deeper_than: Option<usize> = None; // a split shard's depth
+        loop {
+            let path = key
+                .path(depth)
+                .ok_or_else(|| Error::corrupt("index key without a hash"))?;
+            let state: State<Shard> = self.read_value(&shard_name(&path)).await?;
+            let exists = state.version.is_some();
+            if exists && !state.value.split {
+                self.depth_hint.store(depth, Ordering::Relaxed);
+                return Ok(Leaf { path, state });
+            }
+            if !exists && depth == 0 {
+                return Ok(Leaf { path, state });
+            }
+            if exists {
+                deeper_than = Some(depth);
+                if depth >= HASH_BITS {
+                    return Err(Error::corrupt("an index shard at the deepest level is split"));
+                }
+            } else {
+                shallower_than = Some(depth);
+            }
+            let low = deeper_than.map_or(0, |d| d + 1);
+            depth = match shallower_than {
+                Some(high) if high <= low => {
+                    // A split shard whose child is missing: the child was lost (or is being
+                    // created right now). It reads as an empty leaf; writes create it.
+                    let path = key.path(low).unwrap_or_default();
+                    return Ok(Leaf {
+                        path,
+                        state: State {
+                            value: Shard::empty(),
+                            version: None,
+                        },
+                    });
+                }
+                Some(high) => low + (high - low) / 2,
+                None => low,
+            };
+        }
+    }
+
+    /// Apply `changes`, each to the leaf shard that holds its key, splitting shards that got
+    /// too big or too busy. Optional changes ride along only with a shard written anyway.
+    pub(crate) async fn apply_changes(&self, changes: Vec<Change>) -> Result<()> {
+        let mut pending: Vec<Change> = changes;
+        let mut rounds = 0;
+        while pending.iter().any(|c| !c.optional) {
+            rounds += 1;
+            if rounds > 64 + HASH_BITS {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "the index kept changing under concurrent writers; retries exhausted",
+                )
+                .with_retryable(true));
+            }
+            let first = pending
+                .iter()
+                .find(|c| !c.optional)
+                .map(|c| c.key.clone())
+                .unwrap_or_else(|| pending[0].key.clone());
+            let leaf = self.locate(&first).await?;
+            let depth = leaf.path.len();
+            let (mine, rest): (Vec<Change>, Vec<Change>) = pending
+                .into_iter()
+                .partition(|c| c.key.path(depth).as_deref() == Some(leaf.path.as_str()));
+            pending = rest;
+            if self.should_split(&leaf) {
+                self.split(leaf).await?;
+                pending.extend(mine);
+                continue;
+            }
+            let verified = self.verify_stale_access_entries(&leaf.state.value).await?;
+            let stamp = self.now_ms();
+            let apply = |shard: &mut Shard| {
+                if shard.split {
+                    return Step::Abort;
+                }
+                let mut changed = false;
+                for change in &mine {
+                    if change.live {
+                        changed |= shard.insert(&change.key, &change.id, stamp, false);
+                    } else {
+                        changed |= shard.remove(&change.key, &change.id, stamp);
+                    }
+                }
+                if !changed && mine.iter().all(|c| c.optional) {
+                    return Step::Skip;
+                }
+                for (key, id, live) in &verified {
+                    if *live {
+                        shard.insert(key, id, stamp, true);
+                    } else {
+                        shard.remove(key, id, stamp);
+                    }
+                }
+                if changed { Step::Write } else { Step::Skip }
+            };
+            let name = shard_name(&leaf.path);
+            match self.commit_value(&name, leaf.state, apply).await? {
+                Outcome::Done(_) => {}
+                Outcome::Retry => pending.extend(mine),
+            }
+        }
+        Ok(())
+    }
+
+    fn should_split(&self, leaf: &Leaf) -> bool {
+        if leaf.state.version.is_none() || leaf.path.len() >= HASH_BITS {
+            return false;
+        }
+        let shard = &leaf.state.value;
+        let too_busy = shard.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY;
+        let too_big = shard.encode().len() > self.backend.limits().max_value_bytes / 2;
+        let too_long = self.backend.index_protocol() == IndexProtocol::MergeLog
+            && shard.n >= self.options.max_versions_per_shard;
+        too_busy || too_big || too_long
+    }
+
+    /// Split a leaf: merge its entries into both children, then mark it split. A writer that
+    /// raced the split finds the mark and writes to the child; under the merge log, entries
+    /// appended beside the mark are copied to the children too.
+    async fn split(&self, leaf: Leaf) -> Result<()> {
+        let depth = leaf.path.len();
+        let name = shard_name(&leaf.path);
+        let copied = leaf.state.value.clone();
+        let base = leaf.state.version.clone();
+        self.merge_into_children(&leaf.path, &copied).await?;
+        let outcome = self
+            .commit_value(&name, leaf.state, |shard: &mut Shard| {
+                if shard.split {
+                    Step::Skip
+                } else if !shard.entries_equal(&copied) {
+                    Step::Abort
+                } else {
+                    shard.mark_split();
+                    Step::Write
+                }
+            })
+            .await?;
+        if matches!(outcome, Outcome::Retry) {
+            // Someone added entries since the copy; the caller locates again and retries.
+            return Ok(());
+        }
+        if self.backend.index_protocol() == IndexProtocol::MergeLog {
+            let mut beside = Shard::empty();
+            for version in self.backend.versions_after(&name, base.as_deref()).await? {
+                if let Ok(shard) = Shard::decode(&version.value)
+                    && !shard.split
+                {
+                    beside.merge(&shard);
+                }
+            }
+            if !beside.entries_equal(&copied) {
+                self.merge_into_children(&leaf.path, &beside).await?;
+            }
+        }
+        self.stats.splits.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(backend = self.backend.kind(), depth, "index shard split");
+        Ok(())
+    }
+
+    async fn merge_into_children(&self, path: &str, source: &Shard) -> Result<()> {
+        let depth = path.len();
+        for bit in [false, true] {
+            let half = source.half(depth, bit);
+            let child = format!("{path}{}", if bit { '1' } else { '0' });
+            let name = shard_name(&child);
+            let state: State<Shard> = self.read_value(&name).await?;
+            let exists = state.version.is_some();
+            self.commit_value(&name, state, |shard: &mut Shard| {
+                let before = shard.clone();
+                shard.merge(&half);
+                if exists && shard.same_content(&before) {
+                    Step::Skip
+                } else {
+                    Step::Write
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Access-token entries go stale at every refresh (the old token's entry stays behind in
+    /// another shard). Before a shard is written, its oldest unverified access entries (up to
+    /// [`EngineOptions::verify_per_write`](super::EngineOptions::verify_per_write), older
+    /// than an hour) are checked against their tokens: `(key, id, still current)`.
+    async fn verify_stale_access_entries(&self, shard: &Shard) -> Result<Vec<(Key, String, bool)>> {
+        let limit = self.options.verify_per_write;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let cutoff = self.now_ms().saturating_sub(3_600_000);
+        let mut old: Vec<_> = shard
+            .live()
+            .into_iter()
+            .filter(|e| e.key.tag() == 'a' && e.stamp < cutoff)
+            .collect();
+        old.sort_by_key(|e| e.stamp);
+        old.truncate(limit);
+        if old.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = old
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let tokens: BTreeMap<String, crate::Token> = self
+            .read_tokens(&ids)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.id.clone().map(|id| (id, t)))
+            .collect();
+        Ok(old
+            .into_iter()
+            .map(|e| {
+                let current = tokens.get(&e.id).is_some_and(|t| {
+                    super::keys::keys_of(t, &e.id).contains(&e.key)
+                });
+                (e.key, e.id, current)
+            })
+            .collect())
+    }
+
+    /// Every live entry of every leaf shard (reads the whole tree).
+    pub(crate) async fn walk(&self) -> Result<Vec<(String, Shard)>> {
+        let mut leaves = Vec::new();
+        let mut queue = vec![String::new()];
+        while let Some(path) = queue.pop() {
+            let state: State<Shard> = self.read_value(&shard_name(&path)).await?;
+            if state.version.is_none() {
+                continue;
+            }
+            if state.value.split {
+                if path.len() < HASH_BITS {
+                    queue.push(format!("{path}1"));
+                    queue.push(format!("{path}0"));
+                }
+            } else {
+                leaves.push((path, state.value));
+            }
+        }
+        Ok(leaves)
+    }
+}
