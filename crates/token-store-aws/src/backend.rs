@@ -73,7 +73,7 @@ impl std::fmt::Debug for AwsBackend {
 
 /// What a secret holds: a role tag value for operators.
 fn role(relative: &str) -> &'static str {
-    if relative == token_store_core::INDEX_NAME {
+    if token_store_core::is_index_secret(relative) {
         "index"
     } else {
         "token"

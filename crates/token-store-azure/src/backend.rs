@@ -27,7 +27,8 @@ use azure_security_keyvault_secrets::models::{
 use azure_security_keyvault_secrets::{ResourceExt as _, SecretClient};
 use futures::TryStreamExt as _;
 use token_store_core::{
-    BackendLimits, Error, ErrorKind, INDEX_NAME, IndexProtocol, Result, SecretBackend, Versioned,
+    BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
+    is_index_secret,
 };
 
 use crate::calls::CallCounter;
@@ -40,7 +41,7 @@ pub const MAX_VALUE_BYTES: usize = 25_600;
 /// Tag every secret written by this crate carries (`managed-by=token-store`).
 pub const OWNER_TAG: (&str, &str) = ("managed-by", "token-store");
 /// Index versions kept in memory (versions are immutable, so a cached one is never stale).
-const CACHED_INDEX_VERSIONS: usize = 32;
+const CACHED_INDEX_VERSIONS: usize = 256;
 /// Attempts to clear a soft-deleted name (purge or recover) before a write gives up.
 const CLEAR_ATTEMPTS: u32 = 12;
 
@@ -169,7 +170,7 @@ impl AzureBackend {
     }
 
     fn cache(&self, relative: &str, version: &str, value: &str) {
-        if relative != INDEX_NAME {
+        if !is_index_secret(relative) {
             return;
         }
         let mut cache = self.index_cache.lock().expect("index cache lock");
@@ -183,7 +184,7 @@ impl AzureBackend {
     }
 
     fn cached(&self, relative: &str, version: &str) -> Option<String> {
-        if relative != INDEX_NAME {
+        if !is_index_secret(relative) {
             return None;
         }
         let cache = self.index_cache.lock().expect("index cache lock");

@@ -19,7 +19,8 @@ use async_trait::async_trait;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, secret_version};
 use token_store_core::{
-    BackendLimits, Error, ErrorKind, INDEX_NAME, IndexProtocol, Result, SecretBackend, Versioned,
+    BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
+    is_index_secret,
 };
 
 use crate::calls::CallCounter;
@@ -283,7 +284,7 @@ impl GcpBackend {
     /// the engine merges its older versions and retires them itself. Best effort: the new
     /// value is already written, so a failure is only logged.
     async fn retire_previous(&self, name: &str, version: &str) {
-        if name == INDEX_NAME || self.keep_token_versions {
+        if is_index_secret(name) || self.keep_token_versions {
             return;
         }
         let Some(previous) = version

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
-use super::values::Mergeable;
 use super::SecretIndexStore;
+use super::values::Mergeable;
 use crate::{Error, ErrorKind, IndexProtocol, Result};
 
 /// A value as read, with the version it was read from (`None`: the secret does not exist).
@@ -170,9 +170,9 @@ impl SecretIndexStore {
     fn tombstone_cutoff(&self) -> u64 {
         match self.backend.index_protocol() {
             IndexProtocol::CompareAndSwap => u64::MAX,
-            IndexProtocol::MergeLog => {
-                self.now_ms().saturating_sub(self.options.tombstone_ttl.as_millis() as u64)
-            }
+            IndexProtocol::MergeLog => self
+                .now_ms()
+                .saturating_sub(self.options.tombstone_ttl.as_millis() as u64),
         }
     }
 
@@ -215,9 +215,7 @@ impl SecretIndexStore {
         }
         self.stats.merges.fetch_add(1, Ordering::Relaxed);
         merged.set_base(Some(last));
-        self.backend
-            .put(name, &self.encode_value(&merged)?)
-            .await?;
+        self.backend.put(name, &self.encode_value(&merged)?).await?;
         Ok(Outcome::Done(merged))
     }
 

@@ -328,8 +328,9 @@ impl SecretIndexStore {
     }
 
     fn encode_token(&self, token: &Token) -> Result<String> {
-        let value = serde_json::to_string(token)
-            .map_err(|e| Error::new(ErrorKind::Unexpected, "token does not serialize").with_source(e))?;
+        let value = serde_json::to_string(token).map_err(|e| {
+            Error::new(ErrorKind::Unexpected, "token does not serialize").with_source(e)
+        })?;
         let limit = self.backend.limits().max_value_bytes;
         if value.len() > limit {
             return Err(Error::new(
@@ -359,8 +360,7 @@ impl SecretIndexStore {
             self.upgrade(root).await?;
             root = self.read_value::<Root>(INDEX_NAME).await?;
         }
-        let block = if root.value.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY / 2
-        {
+        let block = if root.value.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY / 2 {
             8
         } else {
             1

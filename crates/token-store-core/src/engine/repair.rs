@@ -113,7 +113,10 @@ impl SecretIndexStore {
             };
             match readable {
                 Err(e) if e.kind() == ErrorKind::Corrupt => {
-                    tracing::warn!(backend = self.backend.kind(), "unreadable index secret reset");
+                    tracing::warn!(
+                        backend = self.backend.kind(),
+                        "unreadable index secret reset"
+                    );
                     self.backend.delete(&name).await?;
                     reset += 1;
                 }

@@ -20,10 +20,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
+use super::SecretIndexStore;
 use super::commit::{Outcome, State, Step};
 use super::keys::{HASH_BITS, Key};
 use super::values::{Mergeable, Shard};
-use super::SecretIndexStore;
 use crate::{Error, ErrorKind, IndexProtocol, Result};
 
 /// Relative name prefix of index shards.
@@ -76,7 +76,9 @@ impl SecretIndexStore {
             if exists {
                 deeper_than = Some(depth);
                 if depth >= HASH_BITS {
-                    return Err(Error::corrupt("an index shard at the deepest level is split"));
+                    return Err(Error::corrupt(
+                        "an index shard at the deepest level is split",
+                    ));
                 }
             } else {
                 shallower_than = Some(depth);
@@ -278,9 +280,9 @@ impl SecretIndexStore {
         Ok(old
             .into_iter()
             .map(|e| {
-                let current = tokens.get(&e.id).is_some_and(|t| {
-                    super::keys::keys_of(t, &e.id).contains(&e.key)
-                });
+                let current = tokens
+                    .get(&e.id)
+                    .is_some_and(|t| super::keys::keys_of(t, &e.id).contains(&e.key));
                 (e.key, e.id, current)
             })
             .collect())

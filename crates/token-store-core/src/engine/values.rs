@@ -173,7 +173,8 @@ impl Shard {
         let name = entry_name(key, id);
         match self.current_stamp(&name) {
             Some((current, true)) => {
-                self.e.insert(name, format_stamp(stamp.max(current + 1), false));
+                self.e
+                    .insert(name, format_stamp(stamp.max(current + 1), false));
                 true
             }
             _ => false,
@@ -332,7 +333,11 @@ impl Root {
 
     /// The same root in format 2 (entries dropped: they live in shards now).
     pub(crate) fn upgraded(&self) -> Root {
-        let highest = self.e.keys().map(|id| id_number(id)).filter(|n| *n != u64::MAX);
+        let highest = self
+            .e
+            .keys()
+            .map(|id| id_number(id))
+            .filter(|n| *n != u64::MAX);
         Root {
             v: 2,
             base: self.base.clone(),
@@ -467,13 +472,16 @@ mod tests {
                 .kind(),
             ErrorKind::Corrupt
         );
-        assert_eq!(Root::decode(r#"{"v":9}"#).unwrap_err().kind(), ErrorKind::Corrupt);
+        assert_eq!(
+            Root::decode(r#"{"v":9}"#).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
     }
 
     #[test]
     fn a_first_format_index_converts_without_token_reads() {
-        let root = Root::decode(r#"{"v":1,"hi":9,"e":{"3":"AAAAAA,-,BBBBBB,-@k","4":"~@k"}}"#)
-            .unwrap();
+        let root =
+            Root::decode(r#"{"v":1,"hi":9,"e":{"3":"AAAAAA,-,BBBBBB,-@k","4":"~@k"}}"#).unwrap();
         assert!(root.is_legacy());
         let entries = root.legacy_entries();
         assert_eq!(entries.len(), 3);

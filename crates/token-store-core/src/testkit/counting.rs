@@ -41,7 +41,9 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Write methods a race hook fires before.
@@ -136,8 +138,10 @@ impl CountingBackend {
             }
         };
         if let Some(kind) = nth {
-            return Err(Error::new(kind, format!("injected failure of {method} (call {total})"))
-                .with_backend("testkit"));
+            return Err(
+                Error::new(kind, format!("injected failure of {method} (call {total})"))
+                    .with_backend("testkit"),
+            );
         }
         let fault = {
             let mut faults = lock(&self.faults);

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::INDEX_SHARDS;
 use super::cases::sample;
 use super::{BackendHarness, BoxFuture, CountingBackend};
-use super::INDEX_SHARDS;
 use crate::{
     ErrorKind, INDEX_NAME, IndexProtocol, SHARD_PREFIX, SecretBackend, SecretIndexStore, Token,
     TokenStore, token_secret_name,
@@ -112,7 +112,15 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
     check(
         &counting,
         "save (new user)",
-        Expected::total(&[&e.read, &e.read, &e.write, &e.read, &e.write, &[("create", 1)], &e.read]),
+        Expected::total(&[
+            &e.read,
+            &e.read,
+            &e.write,
+            &e.read,
+            &e.write,
+            &[("create", 1)],
+            &e.read,
+        ]),
     );
 
     store.find_token(&by_user(2)).await.unwrap().expect("found");
@@ -186,8 +194,12 @@ async fn assert_every_key_findable(backend: &Arc<dyn SecretBackend>, context: &s
         };
         let stored: Token = serde_json::from_str(&raw.value).unwrap();
         let queries = [
-            Token::builder().user_name(stored.user_name.clone().unwrap()).build(),
-            Token::builder().access_token(stored.access_token.clone().unwrap()).build(),
+            Token::builder()
+                .user_name(stored.user_name.clone().unwrap())
+                .build(),
+            Token::builder()
+                .access_token(stored.access_token.clone().unwrap())
+                .build(),
             Token::builder()
                 .client_id("c")
                 .client_secret("s")
@@ -216,7 +228,10 @@ async fn engine_failed_save_converges_at_every_call(
     // A new user and a refresh, each failed at every one of its calls in turn: whatever the
     // save had written, each stored key is findable without a repair, and a retry succeeds.
     for (phase, make) in [
-        ("new user", (|n: usize| sample(100 + n)) as fn(usize) -> Token),
+        (
+            "new user",
+            (|n: usize| sample(100 + n)) as fn(usize) -> Token,
+        ),
         ("refresh", |n: usize| {
             let mut t = sample(1);
             t.access_token = Some(format!("1000.access.refresh.{n}"));
@@ -234,7 +249,10 @@ async fn engine_failed_save_converges_at_every_call(
             if result.is_ok() && calls < n {
                 break;
             }
-            store.save_token(&token).await.expect("a retried save succeeds");
+            store
+                .save_token(&token)
+                .await
+                .expect("a retried save succeeds");
             assert_every_key_findable(&backend, &format!("{phase}, retried after call {n}")).await;
         }
     }
@@ -251,7 +269,14 @@ async fn engine_index_has_no_plaintext(harness: &dyn BackendHarness, namespace: 
     let mut names = backend.list(SHARD_PREFIX).await.unwrap();
     names.push(INDEX_NAME.to_string());
     for name in names {
-        index.push_str(&backend.get(&name).await.unwrap().expect("index written").value);
+        index.push_str(
+            &backend
+                .get(&name)
+                .await
+                .unwrap()
+                .expect("index written")
+                .value,
+        );
     }
     for value in [
         &token.user_name,
@@ -327,16 +352,31 @@ async fn engine_lost_index_is_repaired(harness: &dyn BackendHarness, namespace: 
     // A lost index is rebuilt before the answer: never "not found", never a duplicate.
     let fresh = SecretIndexStore::new(backend.clone());
     assert_eq!(
-        fresh.find_token(&by_user(3)).await.unwrap().and_then(|t| t.id).as_deref(),
+        fresh
+            .find_token(&by_user(3))
+            .await
+            .unwrap()
+            .and_then(|t| t.id)
+            .as_deref(),
         Some("3")
     );
     delete_index(&backend).await;
     let mut again = sample(4);
     again.access_token = Some("1000.access.after-loss".into());
-    let saved = SecretIndexStore::new(backend.clone()).save_token(&again).await.unwrap();
-    assert_eq!(saved.id.as_deref(), Some("4"), "the existing token is updated");
+    let saved = SecretIndexStore::new(backend.clone())
+        .save_token(&again)
+        .await
+        .unwrap();
+    assert_eq!(
+        saved.id.as_deref(),
+        Some("4"),
+        "the existing token is updated"
+    );
     delete_index(&backend).await;
-    let new_user = SecretIndexStore::new(backend.clone()).save_token(&sample(5)).await.unwrap();
+    let new_user = SecretIndexStore::new(backend.clone())
+        .save_token(&sample(5))
+        .await
+        .unwrap();
     assert_eq!(new_user.id.as_deref(), Some("5"), "no id is reused");
     delete_index(&backend).await;
     let report = store.repair().await.unwrap();
@@ -348,7 +388,11 @@ async fn engine_lost_index_is_repaired(harness: &dyn BackendHarness, namespace: 
     let all = store.get_tokens().await.unwrap();
     assert_eq!(all.len(), 4);
     assert_eq!(
-        all.iter().find(|t| t.id.as_deref() == Some("4")).unwrap().access_token.as_deref(),
+        all.iter()
+            .find(|t| t.id.as_deref() == Some("4"))
+            .unwrap()
+            .access_token
+            .as_deref(),
         Some("1000.access.after-loss")
     );
     store.delete_tokens().await.unwrap();
@@ -364,8 +408,14 @@ async fn engine_index_grows_past_one_secret(harness: &dyn BackendHarness, namesp
     assert!(shards.len() > 2, "the index split: {shards:?}");
     let reader = SecretIndexStore::new(counting.clone());
     for n in 1..=40 {
-        let found = reader.find_token(&by_user(n)).await.unwrap().expect("found by user");
-        let by_access = Token::builder().access_token(found.access_token.unwrap()).build();
+        let found = reader
+            .find_token(&by_user(n))
+            .await
+            .unwrap()
+            .expect("found by user");
+        let by_access = Token::builder()
+            .access_token(found.access_token.unwrap())
+            .build();
         assert!(reader.find_token(&by_access).await.unwrap().is_some());
     }
     assert_eq!(reader.get_tokens().await.unwrap().len(), 40);
@@ -380,7 +430,10 @@ async fn engine_first_format_index_is_upgraded(harness: &dyn BackendHarness, nam
         let mut token = sample(n);
         token.id = Some(n.to_string());
         backend
-            .create(&token_secret_name(&n.to_string()), &serde_json::to_string(&token).unwrap())
+            .create(
+                &token_secret_name(&n.to_string()),
+                &serde_json::to_string(&token).unwrap(),
+            )
             .await
             .unwrap();
     }
@@ -391,7 +444,11 @@ async fn engine_first_format_index_is_upgraded(harness: &dyn BackendHarness, nam
     let store = SecretIndexStore::new(backend.clone());
     for n in 1..=2 {
         assert_eq!(
-            store.find_token(&by_user(n)).await.unwrap().and_then(|t| t.id),
+            store
+                .find_token(&by_user(n))
+                .await
+                .unwrap()
+                .and_then(|t| t.id),
             Some(n.to_string())
         );
     }
@@ -410,8 +467,8 @@ async fn engine_first_format_index_is_upgraded(harness: &dyn BackendHarness, nam
 
 /// A token's four key hashes in the first index format (`u,a,r,g`, `-` when absent).
 fn legacy_keys(token: &Token) -> String {
-    use sha2::{Digest, Sha256};
     use base64::Engine as _;
+    use sha2::{Digest, Sha256};
     let hash = |tag: &str, value: &Option<String>| match value.as_deref() {
         Some(v) if !v.is_empty() => {
             let digest = Sha256::new()
@@ -541,7 +598,7 @@ async fn engine_corrupt_token_secret_is_an_error(harness: &dyn BackendHarness, n
         )
         .await
         .unwrap();
-    backend.put(&format!("{SHARD_PREFIX}"), "garbage").await.unwrap();
+    backend.put(SHARD_PREFIX, "garbage").await.unwrap();
     assert_eq!(
         store.get_tokens().await.unwrap_err().kind(),
         ErrorKind::Corrupt,
