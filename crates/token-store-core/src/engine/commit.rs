@@ -42,8 +42,8 @@ pub(crate) enum Step {
 /// How a commit ended.
 #[derive(Debug)]
 pub(crate) enum Outcome<T> {
-    /// Stored (or nothing to store); the value as committed.
-    Done(T),
+    /// Stored (or nothing to store); the value as committed and its version.
+    Done(State<T>),
     /// The change aborted, or a concurrent writer split the shard under a merge-log append:
     /// the caller must look again.
     Retry,
@@ -106,7 +106,12 @@ impl SecretIndexStore {
             }
             let mut next = current.value.clone();
             match change(&mut next) {
-                Step::Skip => return Ok(Outcome::Done(next)),
+                Step::Skip => {
+                    return Ok(Outcome::Done(State {
+                        value: next,
+                        version: current.version,
+                    }));
+                }
                 Step::Abort => return Ok(Outcome::Retry),
                 Step::Write => {}
             }
@@ -122,7 +127,12 @@ impl SecretIndexStore {
                         .put_if_current(name, &encoded, current.version.as_deref())
                         .await
                     {
-                        Ok(_) => return Ok(Outcome::Done(next)),
+                        Ok(version) => {
+                            return Ok(Outcome::Done(State {
+                                value: next,
+                                version: Some(version),
+                            }));
+                        }
                         Err(e)
                             if e.kind() == ErrorKind::Conflict
                                 || e.kind() == ErrorKind::AlreadyExists =>
@@ -190,12 +200,18 @@ impl SecretIndexStore {
             .and_then(|b| self.backend.is_next_version(b, &written));
         if clean == Some(true) {
             self.retire(name, base.as_deref()).await;
-            return Ok(Outcome::Done(mine));
+            return Ok(Outcome::Done(State {
+                value: mine,
+                version: Some(written),
+            }));
         }
         let tail = self.backend.versions_after(name, base.as_deref()).await?;
         if tail.iter().all(|v| v.version == written) {
             self.retire(name, base.as_deref()).await;
-            return Ok(Outcome::Done(mine));
+            return Ok(Outcome::Done(State {
+                value: mine,
+                version: Some(written),
+            }));
         }
         let mut merged = mine.clone();
         let mut last = written.clone();
@@ -211,12 +227,20 @@ impl SecretIndexStore {
         }
         if merged.same_content(&mine) {
             // The other versions added nothing ours lacks: no merged version needed.
-            return Ok(Outcome::Done(merged));
+            return Ok(Outcome::Done(State {
+                value: merged,
+                version: Some(last),
+            }));
         }
         self.stats.merges.fetch_add(1, Ordering::Relaxed);
-        merged.set_base(Some(last));
+        merged.set_base(Some(last.clone()));
         self.backend.put(name, &self.encode_value(&merged)?).await?;
-        Ok(Outcome::Done(merged))
+        // The merged value covers the versions up to `last`, not those written between that
+        // and its own put: whoever derives a value from it merges from `last` on.
+        Ok(Outcome::Done(State {
+            value: merged,
+            version: Some(last),
+        }))
     }
 
     async fn retire(&self, name: &str, base: Option<&str>) {

@@ -105,6 +105,9 @@ pub struct EngineOptions {
     pub max_versions_per_shard: u64,
     /// Stale access-token entries checked against their tokens per shard write.
     pub verify_per_write: usize,
+    /// How long a shard this process read or wrote is trusted as the base of its next write
+    /// (a stale base costs a lost compare-and-swap or a merge, never an update).
+    pub write_cache_ttl: Duration,
     /// Where the engine reads the time (entry stamps, write rates).
     pub clock: Clock,
 }
@@ -117,6 +120,7 @@ impl Default for EngineOptions {
             tombstone_ttl: Duration::from_secs(900),
             max_versions_per_shard: 100,
             verify_per_write: 4,
+            write_cache_ttl: Duration::from_secs(2),
             clock: Clock::system(),
         }
     }
@@ -158,6 +162,8 @@ pub struct SecretIndexStore {
     depth_hint: AtomicUsize,
     /// Ids this process reserved and has not used yet.
     id_pool: Mutex<Vec<u64>>,
+    /// Shards this process read or wrote lately.
+    shard_cache: tree::ShardCache,
 }
 
 impl std::fmt::Debug for SecretIndexStore {
@@ -188,6 +194,7 @@ impl SecretIndexStore {
             stats: Counters::default(),
             depth_hint: AtomicUsize::new(0),
             id_pool: Mutex::new(Vec::new()),
+            shard_cache: tree::ShardCache::default(),
         }
     }
 
@@ -216,6 +223,12 @@ impl SecretIndexStore {
 
     pub(crate) fn now_ms(&self) -> u64 {
         self.options.clock.now_ms()
+    }
+
+    /// The oldest read time of a cached shard still trusted for a write.
+    pub(crate) fn fresh_since(&self) -> u64 {
+        self.now_ms()
+            .saturating_sub(self.options.write_cache_ttl.as_millis() as u64)
     }
 
     pub(crate) fn now_minute(&self) -> u64 {
@@ -249,11 +262,25 @@ impl SecretIndexStore {
         Ok(None)
     }
 
-    /// The stored token matching one lookup key (smallest id first).
+    /// The stored token matching one lookup key (smallest id first). A shard this process
+    /// has cached answers first when its candidate verifies; otherwise the shard is read.
     async fn lookup_key(&self, key: &LookupKey<'_>) -> Result<Option<Token>> {
         let hashed = Key::of_lookup(key);
+        let cached = self.shard_cache_leaf(&hashed);
+        if let Some(leaf) = &cached {
+            for id in leaf.state.value.candidates(&hashed) {
+                if let Some(stored) = self.read_token(&id).await?
+                    && key.matches(&stored)
+                {
+                    return Ok(Some(stored));
+                }
+            }
+        }
         let mut leaf = self.locate(&hashed).await?;
-        if leaf.state.version.is_none() && self.ensure_index().await? {
+        // No shard at all (not even the first): an empty store, an old format, or a lost
+        // index. A child of a split shard that nobody wrote yet is normal and reads as its
+        // parent's half.
+        if leaf.path.is_empty() && leaf.state.version.is_none() && self.ensure_index().await? {
             leaf = self.locate(&hashed).await?;
         }
         for id in leaf.state.value.candidates(&hashed) {
@@ -269,6 +296,11 @@ impl SecretIndexStore {
             }
         }
         Ok(None)
+    }
+
+    /// Any cached leaf on `key`'s path, whatever its age.
+    fn shard_cache_leaf(&self, key: &Key) -> Option<tree::Leaf> {
+        self.shard_cache.leaf_any_age(key)
     }
 
     /// Called when a shard that should exist does not: converts a first-format index, or
@@ -510,7 +542,8 @@ impl SecretIndexStore {
     async fn fold_duplicate_user(&self, row: Token, user: &str) -> Result<Token> {
         let my_id = row.id.clone().unwrap_or_default();
         let key = LookupKey::UserName(user);
-        let leaf = self.locate(&Key::of_lookup(&key)).await?;
+        let fresh = self.fresh_since();
+        let leaf = self.locate_cached(&Key::of_lookup(&key), fresh).await?;
         let mut duplicates = Vec::new();
         for other in leaf
             .state

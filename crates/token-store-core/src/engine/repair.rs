@@ -9,6 +9,9 @@ use super::values::Root;
 use super::{INDEX_NAME, SHARD_PREFIX, SecretIndexStore, TOKEN_PREFIX};
 use crate::{ErrorKind, Result};
 
+/// How long an index entry of a token that does not exist is taken for a save in flight.
+const IN_FLIGHT_MS: u64 = 10 * 60 * 1000;
+
 /// What [`SecretIndexStore::repair`] found and fixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,7 +26,8 @@ pub struct RepairReport {
 
 impl SecretIndexStore {
     /// Rebuild the index from the token secrets: add entries for keys a token holds that the
-    /// index lacks, remove entries whose token is gone or no longer holds the key, reset
+    /// index lacks, remove entries whose token no longer holds the key or has been gone for
+    /// ten minutes (younger ones may belong to a save in flight), reset
     /// unreadable index secrets, and convert a first-format index. Costs one list, one read
     /// per token (batched where the service can) and one read and write per shard.
     pub async fn repair(&self) -> Result<RepairReport> {
@@ -51,11 +55,16 @@ impl SecretIndexStore {
                 keys_of(t, &id).into_iter().map(move |k| (k, id.clone()))
             })
             .collect();
+        // Entries written in the last minutes may belong to a save in flight (entries are
+        // written before their token): they are kept, and verified away if stale.
+        let settled = self.now_ms().saturating_sub(IN_FLIGHT_MS);
+        let stored: BTreeSet<&str> = tokens.iter().filter_map(|t| t.id.as_deref()).collect();
         let present: BTreeSet<(Key, String)> = self
             .walk()
             .await?
             .into_iter()
             .flat_map(|(_, shard)| shard.live())
+            .filter(|e| e.stamp < settled || stored.contains(e.id.as_str()))
             .map(|e| (e.key, e.id))
             .collect();
         let mut changes = Vec::new();

@@ -38,6 +38,60 @@ pub(crate) fn shard_name(path: &str) -> String {
     format!("{SHARD_PREFIX}{path}")
 }
 
+/// Shards this process read or wrote lately (its validated index cache). A find answered
+/// from a cached shard is verified by the token read it makes anyway, and a cached shard
+/// that yields no verified match is read again, so a stale entry costs a call, never a wrong
+/// answer. Writes use a cached shard only while it is younger than
+/// [`EngineOptions::write_cache_ttl`](super::EngineOptions::write_cache_ttl), since a stale
+/// one would lose its compare-and-swap.
+#[derive(Debug, Default)]
+pub(crate) struct ShardCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (State<Shard>, u64)>>,
+}
+
+/// Largest number of shards a process caches.
+const CACHED_SHARDS: usize = 4_096;
+
+impl ShardCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (State<Shard>, u64)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put(&self, path: &str, state: &State<Shard>, now_ms: u64) {
+        let mut entries = self.lock();
+        if entries.len() >= CACHED_SHARDS && !entries.contains_key(path) {
+            entries.clear();
+        }
+        entries.insert(path.to_string(), (state.clone(), now_ms));
+    }
+
+    fn forget(&self, path: &str) {
+        self.lock().remove(path);
+    }
+
+    /// The deepest cached leaf on `key`'s path, whatever its age.
+    pub(crate) fn leaf_any_age(&self, key: &Key) -> Option<Leaf> {
+        self.leaf(key, 0)
+    }
+
+    /// The deepest cached leaf on `key`'s path read at or after `since_ms`.
+    fn leaf(&self, key: &Key, since_ms: u64) -> Option<Leaf> {
+        let entries = self.lock();
+        (0..=HASH_BITS).rev().find_map(|depth| {
+            let path = key.path(depth)?;
+            let (state, at) = entries.get(&path)?;
+            (*at >= since_ms && !state.value.split && state.version.is_some()).then(|| Leaf {
+                path,
+                state: state.clone(),
+            })
+        })
+    }
+}
+
 /// One change to the index: make `key → id` live, or remove it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Change {
@@ -55,17 +109,31 @@ pub(crate) struct Leaf {
 }
 
 impl SecretIndexStore {
-    /// The leaf shard holding `key`.
+    /// The leaf shard holding `key` from this process's cache when it was read at or after
+    /// `since_ms`, else from the service.
+    pub(crate) async fn locate_cached(&self, key: &Key, since_ms: u64) -> Result<Leaf> {
+        match self.shard_cache.leaf(key, since_ms) {
+            Some(leaf) => Ok(leaf),
+            None => self.locate(key).await,
+        }
+    }
+
+    /// The leaf shard holding `key`, read from the service. A child of a split shard that
+    /// nobody has written yet does not exist: it reads as its half of the parent's frozen
+    /// entries, and the first write creates it from them.
     pub(crate) async fn locate(&self, key: &Key) -> Result<Leaf> {
         let mut depth = self.depth_hint.load(Ordering::Relaxed).min(HASH_BITS);
         let mut shallower_than: Option<usize> = None; // a missing shard's depth
-        let mut deeper_than: Option<usize> = None; // a split shard's depth
+        let mut split_parent: Option<(usize, Shard)> = None; // the deepest split shard read
         loop {
             let path = key
                 .path(depth)
                 .ok_or_else(|| Error::corrupt("index key without a hash"))?;
             let state: State<Shard> = self.read_value(&shard_name(&path)).await?;
             let exists = state.version.is_some();
+            if exists {
+                self.shard_cache.put(&path, &state, self.now_ms());
+            }
             if exists && !state.value.split {
                 self.depth_hint.store(depth, Ordering::Relaxed);
                 return Ok(Leaf { path, state });
@@ -74,25 +142,35 @@ impl SecretIndexStore {
                 return Ok(Leaf { path, state });
             }
             if exists {
-                deeper_than = Some(depth);
                 if depth >= HASH_BITS {
                     return Err(Error::corrupt(
                         "an index shard at the deepest level is split",
                     ));
                 }
+                if split_parent.as_ref().is_none_or(|(d, _)| *d < depth) {
+                    if std::env::var("DBGTRACE").is_ok() {
+                        eprintln!(
+                            "TRACE readsplit {} at {:?} entries {}",
+                            path,
+                            state.version,
+                            state.value.live().len()
+                        );
+                    }
+                    split_parent = Some((depth, state.value));
+                }
             } else {
                 shallower_than = Some(depth);
             }
-            let low = deeper_than.map_or(0, |d| d + 1);
+            let low = split_parent.as_ref().map_or(0, |(d, _)| d + 1);
             depth = match shallower_than {
                 Some(high) if high <= low => {
-                    // A split shard whose child is missing: the child was lost (or is being
-                    // created right now). It reads as an empty leaf; writes create it.
-                    let path = key.path(low).unwrap_or_default();
+                    let (parent_depth, parent) = split_parent.take().unwrap_or_default();
+                    let bit = key.bit(parent_depth).unwrap_or(false);
+                    self.depth_hint.store(low, Ordering::Relaxed);
                     return Ok(Leaf {
-                        path,
+                        path: key.path(low).unwrap_or_default(),
                         state: State {
-                            value: Shard::empty(),
+                            value: parent.half(parent_depth, bit),
                             version: None,
                         },
                     });
@@ -122,13 +200,14 @@ impl SecretIndexStore {
                 .find(|c| !c.optional)
                 .map(|c| c.key.clone())
                 .unwrap_or_else(|| pending[0].key.clone());
-            let leaf = self.locate(&first).await?;
+            let leaf = self.locate_cached(&first, self.fresh_since()).await?;
             let depth = leaf.path.len();
             let (mine, rest): (Vec<Change>, Vec<Change>) = pending
                 .into_iter()
                 .partition(|c| c.key.path(depth).as_deref() == Some(leaf.path.as_str()));
             pending = rest;
             if self.should_split(&leaf) {
+                self.shard_cache.forget(&leaf.path);
                 self.split(leaf).await?;
                 pending.extend(mine);
                 continue;
@@ -161,8 +240,11 @@ impl SecretIndexStore {
             };
             let name = shard_name(&leaf.path);
             match self.commit_value(&name, leaf.state, apply).await? {
-                Outcome::Done(_) => {}
-                Outcome::Retry => pending.extend(mine),
+                Outcome::Done(state) => self.shard_cache.put(&leaf.path, &state, self.now_ms()),
+                Outcome::Retry => {
+                    self.shard_cache.forget(&leaf.path);
+                    pending.extend(mine);
+                }
             }
         }
         Ok(())
@@ -180,67 +262,36 @@ impl SecretIndexStore {
         too_busy || too_big || too_long
     }
 
-    /// Split a leaf: merge its entries into both children, then mark it split. A writer that
-    /// raced the split finds the mark and writes to the child; under the merge log, entries
-    /// appended beside the mark are copied to the children too.
+    /// Split a leaf: mark it split, one write. Its entries stay as the frozen starting
+    /// point of both children, which the first write to each creates. A writer that raced
+    /// the mark finds it (its compare-and-swap fails, or its merge-log tail holds the mark)
+    /// and writes to the child instead.
     async fn split(&self, leaf: Leaf) -> Result<()> {
         let depth = leaf.path.len();
         let name = shard_name(&leaf.path);
-        let copied = leaf.state.value.clone();
-        let base = leaf.state.version.clone();
-        self.merge_into_children(&leaf.path, &copied).await?;
         let outcome = self
             .commit_value(&name, leaf.state, |shard: &mut Shard| {
                 if shard.split {
                     Step::Skip
-                } else if !shard.entries_equal(&copied) {
-                    Step::Abort
                 } else {
                     shard.mark_split();
                     Step::Write
                 }
             })
             .await?;
-        if matches!(outcome, Outcome::Retry) {
-            // Someone added entries since the copy; the caller locates again and retries.
-            return Ok(());
-        }
-        if self.backend.index_protocol() == IndexProtocol::MergeLog {
-            let mut beside = Shard::empty();
-            for version in self.backend.versions_after(&name, base.as_deref()).await? {
-                if let Ok(shard) = Shard::decode(&version.value)
-                    && !shard.split
-                {
-                    beside.merge(&shard);
+        if std::env::var("DBGTRACE").is_ok() {
+            eprintln!(
+                "TRACE split {} -> {}",
+                name,
+                match &outcome {
+                    Outcome::Done(s) => format!("{:?} entries {}", s.version, s.value.live().len()),
+                    _ => "retry".into(),
                 }
-            }
-            if !beside.entries_equal(&copied) {
-                self.merge_into_children(&leaf.path, &beside).await?;
-            }
+            );
         }
-        self.stats.splits.fetch_add(1, Ordering::Relaxed);
-        tracing::debug!(backend = self.backend.kind(), depth, "index shard split");
-        Ok(())
-    }
-
-    async fn merge_into_children(&self, path: &str, source: &Shard) -> Result<()> {
-        let depth = path.len();
-        for bit in [false, true] {
-            let half = source.half(depth, bit);
-            let child = format!("{path}{}", if bit { '1' } else { '0' });
-            let name = shard_name(&child);
-            let state: State<Shard> = self.read_value(&name).await?;
-            let exists = state.version.is_some();
-            self.commit_value(&name, state, |shard: &mut Shard| {
-                let before = shard.clone();
-                shard.merge(&half);
-                if exists && shard.same_content(&before) {
-                    Step::Skip
-                } else {
-                    Step::Write
-                }
-            })
-            .await?;
+        if matches!(outcome, Outcome::Done(_)) {
+            self.stats.splits.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(backend = self.backend.kind(), depth, "index shard split");
         }
         Ok(())
     }
@@ -288,20 +339,21 @@ impl SecretIndexStore {
             .collect())
     }
 
-    /// Every live entry of every leaf shard (reads the whole tree).
+    /// Every leaf shard (reads the whole tree; a child nobody wrote yet is its half of
+    /// the parent's frozen entries).
     pub(crate) async fn walk(&self) -> Result<Vec<(String, Shard)>> {
         let mut leaves = Vec::new();
-        let mut queue = vec![String::new()];
-        while let Some(path) = queue.pop() {
+        let mut queue: Vec<(String, Option<Shard>)> = vec![(String::new(), None)];
+        while let Some((path, inherited)) = queue.pop() {
             let state: State<Shard> = self.read_value(&shard_name(&path)).await?;
             if state.version.is_none() {
+                leaves.extend(inherited.map(|shard| (path, shard)));
                 continue;
             }
-            if state.value.split {
-                if path.len() < HASH_BITS {
-                    queue.push(format!("{path}1"));
-                    queue.push(format!("{path}0"));
-                }
+            if state.value.split && path.len() < HASH_BITS {
+                let depth = path.len();
+                queue.push((format!("{path}1"), Some(state.value.half(depth, true))));
+                queue.push((format!("{path}0"), Some(state.value.half(depth, false))));
             } else {
                 leaves.push((path, state.value));
             }

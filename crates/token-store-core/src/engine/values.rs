@@ -4,8 +4,7 @@
 //!   where a stamp is a base-36 millisecond time and `~<stamp>` marks a removed entry (a
 //!   tombstone). Entries merge last-writer-wins per entry, so any two versions merge into one
 //!   holding every update of both. A shard that grew too big or too busy is `split` into two
-//!   children (see [`super::tree`]) and then holds no entries. `w` lists the minutes of its
-//!   writes in the last 24 hours (its write rate), `n` counts its versions.
+//!   children (see [`super::tree`]); its entries stay frozen as the children's starting point. `w` counts its writes per minute over the last 24 hours (its write rate), `n` its versions.
 //! * The [`Root`] (`index`) holds the id high-water mark `hi`, so deleted ids are never handed
 //!   out again. A root of format 1 is the whole index of the first format; it is converted on
 //!   first use ([`Root::legacy_entries`]).
@@ -77,10 +76,25 @@ fn format_stamp(stamp: u64, live: bool) -> String {
     }
 }
 
-fn merge_writes(mine: &mut Vec<u64>, theirs: &[u64]) {
-    mine.extend_from_slice(theirs);
-    mine.sort_unstable();
-    mine.dedup();
+/// Writes per minute. Concurrent versions merge by the larger count per minute (an
+/// undercount only while writers race).
+type WriteLog = BTreeMap<u64, u32>;
+
+fn merge_writes(mine: &mut WriteLog, theirs: &WriteLog) {
+    for (minute, count) in theirs {
+        let entry = mine.entry(*minute).or_default();
+        *entry = (*entry).max(*count);
+    }
+}
+
+fn writes_since(log: &WriteLog, now_minute: u64) -> usize {
+    let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
+    log.range(from + 1..).map(|(_, n)| *n as usize).sum()
+}
+
+fn prune_writes(log: &mut WriteLog, now_minute: u64) {
+    let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
+    log.retain(|&m, _| m > from);
 }
 
 /// One index shard.
@@ -92,9 +106,9 @@ pub(crate) struct Shard {
     /// Split into two children: look one level deeper.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) split: bool,
-    /// Minutes of recent writes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    w: Vec<u64>,
+    /// Writes per minute in the last 24 hours.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    w: WriteLog,
     /// Versions written (an estimate under concurrency: merged by maximum).
     #[serde(default)]
     pub(crate) n: u64,
@@ -195,19 +209,13 @@ impl Shard {
 
     /// Writes recorded in the rate window ending at `now_minute`.
     pub(crate) fn writes_in_window(&self, now_minute: u64) -> usize {
-        let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
-        self.w.iter().filter(|&&m| m > from).count()
+        writes_since(&self.w, now_minute)
     }
 
-    /// Mark split: entries move to the children.
+    /// Mark split. The entries stay, frozen: a child that does not exist yet starts from its
+    /// half of them.
     pub(crate) fn mark_split(&mut self) {
         self.split = true;
-        self.e.clear();
-    }
-
-    /// Entry names and stamps, to compare two states.
-    pub(crate) fn entries_equal(&self, other: &Shard) -> bool {
-        self.e == other.e
     }
 }
 
@@ -251,10 +259,6 @@ impl Mergeable for Shard {
         self.split |= other.split;
         self.n = self.n.max(other.n);
         merge_writes(&mut self.w, &other.w);
-        if self.split {
-            self.e.clear();
-            return;
-        }
         for (name, theirs) in &other.e {
             let take = match self.e.get(name) {
                 None => true,
@@ -278,12 +282,11 @@ impl Mergeable for Shard {
         self.e.retain(|_, raw| {
             parse_stamp(raw).is_ok_and(|(stamp, live)| live || stamp >= tombstone_cutoff)
         });
-        let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
-        self.w.retain(|&m| m > from);
+        prune_writes(&mut self.w, now_minute);
     }
 
     fn record_write(&mut self, now_minute: u64) {
-        self.w.push(now_minute);
+        *self.w.entry(now_minute).or_default() += 1;
         self.n += 1;
     }
 }
@@ -297,9 +300,9 @@ pub(crate) struct Root {
     /// The highest id ever handed out.
     #[serde(default)]
     pub(crate) hi: u64,
-    /// Minutes of recent writes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    w: Vec<u64>,
+    /// Writes per minute in the last 24 hours.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    w: WriteLog,
     /// Format 1 only: entries by id, `"<u>,<a>,<r>,<g>@<stamp>"` with `-` for absent keys.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     e: BTreeMap<String, String>,
@@ -349,8 +352,7 @@ impl Root {
 
     /// Writes recorded in the rate window ending at `now_minute`.
     pub(crate) fn writes_in_window(&self, now_minute: u64) -> usize {
-        let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
-        self.w.iter().filter(|&&m| m > from).count()
+        writes_since(&self.w, now_minute)
     }
 }
 
@@ -400,12 +402,11 @@ impl Mergeable for Root {
     }
 
     fn prune(&mut self, _tombstone_cutoff: u64, now_minute: u64) {
-        let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
-        self.w.retain(|&m| m > from);
+        prune_writes(&mut self.w, now_minute);
     }
 
     fn record_write(&mut self, now_minute: u64) {
-        self.w.push(now_minute);
+        *self.w.entry(now_minute).or_default() += 1;
     }
 }
 
@@ -456,7 +457,10 @@ mod tests {
         let mut split = shard.clone();
         split.mark_split();
         shard.merge(&split);
-        assert!(shard.split && shard.live().is_empty());
+        assert!(
+            shard.split && shard.live().len() == 2,
+            "entries stay frozen"
+        );
     }
 
     #[test]

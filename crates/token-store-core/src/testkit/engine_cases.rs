@@ -8,8 +8,8 @@ use super::INDEX_SHARDS;
 use super::cases::sample;
 use super::{BackendHarness, BoxFuture, CountingBackend};
 use crate::{
-    ErrorKind, INDEX_NAME, IndexProtocol, SHARD_PREFIX, SecretBackend, SecretIndexStore, Token,
-    TokenStore, token_secret_name,
+    EngineOptions, ErrorKind, INDEX_NAME, IndexProtocol, SHARD_PREFIX, SecretBackend,
+    SecretIndexStore, Token, TokenStore, token_secret_name,
 };
 
 type Case = for<'a> fn(&'a dyn BackendHarness, String) -> BoxFuture<'a, ()>;
@@ -98,44 +98,58 @@ fn check(counting: &CountingBackend, operation: &str, expected: BTreeMap<&'stati
 }
 
 async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
-    let (counting, store) = counted(harness, &namespace).await;
+    let counting = Arc::new(CountingBackend::new(harness.backend(&namespace).await));
+    // Shards this process wrote are trusted as the base of its next write for the whole
+    // test, so the counts do not depend on how fast the service answers.
+    let mut options = EngineOptions::default();
+    options.write_cache_ttl = std::time::Duration::from_secs(3600);
+    let store = SecretIndexStore::with_options(counting.clone(), options);
     let e = Expected::of(&*counting);
     for n in 1..=3 {
         store.save_token(&sample(n)).await.unwrap();
     }
     counting.reset();
 
-    // A small store is one shard. A new user: look up (shard), reserve an id (root read and
-    // write), add its entries (shard read and write), create the token, check for a
-    // concurrent duplicate of the user (shard).
+    // A small store is one shard. A new user: look up (shard read), reserve an id (root
+    // read and write), add its entries (shard write: the shard just read is reused), create
+    // the token; the check for a concurrent duplicate of the user reuses the shard too.
     store.save_token(&sample(4)).await.unwrap();
     check(
         &counting,
         "save (new user)",
-        Expected::total(&[
-            &e.read,
-            &e.read,
-            &e.write,
-            &e.read,
-            &e.write,
-            &[("create", 1)],
-            &e.read,
-        ]),
+        Expected::total(&[&e.read, &e.read, &e.write, &e.write, &[("create", 1)]]),
     );
 
+    // A process that has read the shard before answers from its cache, verified by the
+    // token read: one call.
     store.find_token(&by_user(2)).await.unwrap().expect("found");
     check(
         &counting,
-        "find_token by user",
-        Expected::total(&[&e.read, &[("get", 1)]]),
+        "find_token by user (warm)",
+        Expected::total(&[&[("get", 1)]]),
     );
 
     let by_access = Token::builder().access_token("1000.access.3").build();
     store.find_token(&by_access).await.unwrap().expect("found");
     check(
         &counting,
-        "find_token by access token",
+        "find_token by access token (warm)",
+        Expected::total(&[&[("get", 1)]]),
+    );
+
+    // A new process (a cold start) reads the shard, then the token.
+    let cold = SecretIndexStore::new(counting.clone());
+    cold.find_token(&by_user(2)).await.unwrap().expect("found");
+    check(
+        &counting,
+        "find_token by user (cold)",
         Expected::total(&[&e.read, &[("get", 1)]]),
+    );
+    cold.find_token(&by_access).await.unwrap().expect("found");
+    check(
+        &counting,
+        "find_token by access token (cold process, shard cached)",
+        Expected::total(&[&[("get", 1)]]),
     );
 
     store.find_token_by_id("1").await.unwrap().expect("found");
@@ -145,22 +159,23 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
         Expected::total(&[&[("get", 1)]]),
     );
 
-    // A refresh: look up (shard, token), add the new access entry (shard read and write),
-    // write the token; the old access entry leaves with a later write of its shard.
+    // A refresh: look up (the shard is cached from the finds: only the token is read), add
+    // the new access entry (a shard write; the shard was read moments ago), write the token;
+    // the old access entry leaves with a later write of its shard.
     let mut refreshed = sample(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
     store.save_token(&refreshed).await.unwrap();
     check(
         &counting,
         "save (refreshed access token)",
-        Expected::total(&[&e.read, &[("get", 1), ("put", 1)], &e.read, &e.write]),
+        Expected::total(&[&[("get", 1), ("put", 1)], &e.write]),
     );
 
     store.save_token(&refreshed).await.unwrap();
     check(
         &counting,
         "save (unchanged)",
-        Expected::total(&[&e.read, &[("get", 1)]]),
+        Expected::total(&[&[("get", 1)]]),
     );
 
     let batch = counting.limits().batch_size.max(1) as u64;
@@ -177,7 +192,7 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
     check(
         &counting,
         "delete_token",
-        Expected::total(&[&[("get", 1), ("delete", 1)], &e.read, &e.write, &e.read]),
+        Expected::total(&[&[("get", 1), ("delete", 1)], &e.write, &e.read]),
     );
 
     assert_eq!(store.find_token(&Token::default()).await.unwrap(), None);
