@@ -571,6 +571,12 @@ async fn run(config: SimConfig) -> SimReport {
     }
 }
 
+/// Days with up to two decimals: `7`, `1.88`, `0.17`.
+fn days(d: f64) -> String {
+    let text = format!("{d:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A compact count: `950`, `12.3k`, `4.56M`.
 fn human(n: u64) -> String {
     match n {
@@ -644,7 +650,7 @@ pub fn format_table(reports: &[SimReport]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {:.2} | {} |",
             r.config.service.name(),
             r.config.tokens,
-            r.config.days,
+            days(r.config.days),
             human(r.ops),
             counts(&r.failed_by_kind()),
             counts(&q.violations),
