@@ -10,6 +10,7 @@ mod cases;
 mod counting;
 mod engine_cases;
 mod memory_backend;
+pub mod quota;
 mod stress;
 
 use std::future::Future;

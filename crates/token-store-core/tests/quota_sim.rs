@@ -1,0 +1,78 @@
+//! The quota simulation (`testkit::quota`) in CI: a tiny coherent run, and the "no quota
+//! violation at 1,000 tokens for a day" goal for the sharded index.
+
+use token_store_core::testkit::quota::{Service, SimConfig, SimReport, format_table, simulate};
+
+const SERVICES: [Service; 3] = [Service::Aws, Service::Gcp, Service::Azure];
+
+#[test]
+fn tiny_simulation_is_coherent() {
+    for service in SERVICES {
+        let report = simulate(&SimConfig::new(service, 10, 1.0));
+        println!("{}", format_table(std::slice::from_ref(&report)));
+        let name = service.name();
+        assert_eq!(
+            report.ops,
+            report.saves + report.finds + report.deletes,
+            "{name}"
+        );
+        // 10 tokens, one save per 55 minutes for a day, three finds per save.
+        let per_day = (10.0 * 1440.0 / 55.0) as u64;
+        assert!(
+            report.saves.abs_diff(per_day) <= 10,
+            "{name}: {} saves",
+            report.saves
+        );
+        assert!(
+            report.finds.abs_diff(3 * per_day) <= 30,
+            "{name}: {} finds",
+            report.finds
+        );
+        assert_eq!(report.calls_per_save.count, report.saves, "{name}");
+        assert_eq!(report.calls_per_find.count, report.finds, "{name}");
+        assert!(report.calls_per_find.p50 >= 2, "{name}: index + token read");
+        assert!(report.calls_per_save.max >= report.calls_per_save.p50);
+        assert_eq!(report.wrong_answers, 0, "{name}");
+        assert_eq!(report.users_live, 10, "{name}");
+        assert!(report.total_failed() <= report.ops, "{name}");
+        let quota = &report.quota;
+        assert!(quota.total_calls() >= report.ops, "{name}");
+        assert!(
+            quota.elapsed.as_secs() >= 86_400 - 3_600,
+            "{name}: virtual day covered"
+        );
+        assert!(quota.secrets_now >= 10, "{name}: tokens plus index");
+        assert!(quota.cost.monthly_usd > 0.0, "{name}");
+        assert!(
+            report.wall.as_secs() < 60,
+            "{name}: virtual time, not wall time"
+        );
+    }
+}
+
+fn assert_clean(report: &SimReport) {
+    let name = report.config.service.name();
+    assert!(
+        report.quota.violations.is_empty(),
+        "{name}: violations {:?}",
+        report.quota.violations
+    );
+    assert!(
+        report.failed.is_empty(),
+        "{name}: failed {:?}",
+        report.failed
+    );
+    assert_eq!(report.find_misses, 0, "{name}");
+    assert_eq!(report.wrong_answers, 0, "{name}");
+    assert_eq!(report.users_stored, report.users_live, "{name}");
+}
+
+#[test]
+#[ignore = "enabled once the sharded index lands"]
+fn a_thousand_tokens_for_a_day_stay_within_every_quota() {
+    for service in SERVICES {
+        let report = simulate(&SimConfig::new(service, 1_000, 1.0));
+        println!("{}", format_table(std::slice::from_ref(&report)));
+        assert_clean(&report);
+    }
+}
