@@ -56,6 +56,7 @@
 //! otherwise.
 #![deny(missing_docs)]
 
+mod cache;
 mod durable;
 mod error;
 mod format;
