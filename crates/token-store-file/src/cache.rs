@@ -367,3 +367,77 @@ impl Cache {
             .ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::HEADER;
+
+    fn file_with(access: &str) -> Vec<u8> {
+        format!("{}\r\n1,me,,,1000.r,{access},,,,\r\n", HEADER.join(",")).into_bytes()
+    }
+
+    /// A write within one timestamp tick to a file of the same size leaves the stamp as it
+    /// was. Simulated by caching other bytes under the file's real stamp: an unsettled
+    /// snapshot is compared with the file, so the file's content wins.
+    #[test]
+    fn an_unsettled_snapshot_with_the_files_stamp_is_checked_against_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Arc::new(dir.path().join("sdk_tokens.txt"));
+        std::fs::write(&*path, file_with("1000.on.disk")).unwrap();
+        let cache = Cache::new(path.clone());
+        let meta = std::fs::metadata(&*path).unwrap();
+        let mut stale = file_with("1000.incache");
+        assert_eq!(stale.len() as u64, meta.len());
+        let rows = parse(&mut stale).unwrap().rows;
+        cache.wrote(&meta, stale, rows);
+        let current = cache.current().unwrap();
+        assert_eq!(
+            current.rows[0].access_token.as_deref(),
+            Some("1000.on.disk")
+        );
+        // Equal bytes: the cached parse is reused, and settled once the clock moved on.
+        std::thread::sleep(MARGIN * 3);
+        let again = cache.current().unwrap();
+        assert!(Arc::ptr_eq(&current, &again), "no re-parse");
+        assert!(again.settled.load(Ordering::Acquire));
+        assert!(Arc::ptr_eq(&again, &cache.current().unwrap()));
+    }
+
+    #[test]
+    fn the_index_narrows_by_hash_and_matches_exactly() {
+        let mut bytes = format!(
+            "{}\r\n3,me,,,1000.r,1000.a,,,,\r\n1,you,,,1000.r,1000.b,,,,\r\n2,me,,,1000.s,,,,,\r\n",
+            HEADER.join(",")
+        )
+        .into_bytes();
+        let rows = parse(&mut bytes).unwrap().rows;
+        let snapshot = Snapshot::new(None, bytes, rows, false);
+        let query = |name: &str| Token::builder().user_name(name).build();
+        for build_index in [false, true] {
+            let id = |q: &Token| snapshot.find(q, build_index).and_then(|t| t.id.clone());
+            assert_eq!(id(&query("me")).as_deref(), Some("2"), "smallest id wins");
+            assert_eq!(id(&query("you")).as_deref(), Some("1"));
+            assert_eq!(id(&query("m")), None);
+            let refresh = Token::builder()
+                .client_id("c")
+                .client_secret("s")
+                .refresh_token("1000.r")
+                .build();
+            assert_eq!(id(&refresh).as_deref(), Some("1"));
+            let bare_access = Token::builder().access_token("1000.a").build();
+            assert_eq!(id(&bare_access).as_deref(), Some("3"));
+        }
+        assert_eq!(
+            snapshot.by_id(3).unwrap().access_token.as_deref(),
+            Some("1000.a")
+        );
+        assert!(snapshot.by_id(4).is_none());
+        let ids: Vec<_> = snapshot
+            .sorted()
+            .into_iter()
+            .map(|t| t.id.unwrap())
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+    }
+}
