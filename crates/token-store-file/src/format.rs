@@ -2,7 +2,6 @@
 //! row of ten cells per token. Absent values are empty cells.
 
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::io;
 use std::sync::Arc;
 
@@ -196,37 +195,87 @@ fn to_token(record: &csv::ByteRecord, expiry_time: Option<i64>) -> Token {
     }
 }
 
-/// The whole file for `rows`, exactly as the Python SDK's `csv.writer` writes it.
+/// The whole file for `rows`, exactly as the Python SDK's `csv.writer` writes it: comma
+/// separated, CRLF line ends, a cell quoted (its quotes doubled) only when it holds a comma, a
+/// quote, a CR or an LF (`QUOTE_MINIMAL`). Written directly: the file is rewritten whole on
+/// every change, and a general CSV writer costs several times more per cell.
 pub(crate) fn serialize<'a>(rows: impl IntoIterator<Item = &'a Token>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
-    let io = "writing to a Vec cannot fail";
-    writer.write_record(HEADER).expect(io);
-    let mut expiry = String::new();
-    for token in rows {
-        expiry.clear();
-        if let Some(v) = token.expiry_time {
-            write!(expiry, "{v}").expect("writing to a String cannot fail");
+    let mut out = Vec::new();
+    for (i, name) in HEADER.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        let text = |v: &'a Option<String>| v.as_deref().unwrap_or_default();
-        writer
-            .write_record([
-                text(&token.id),
-                text(&token.user_name),
-                text(&token.client_id),
-                text(&token.client_secret),
-                text(&token.refresh_token),
-                text(&token.access_token),
-                text(&token.grant_token),
-                expiry.as_str(),
-                text(&token.redirect_url),
-                text(&token.api_domain),
-            ])
-            .expect(io);
+        push_cell(&mut out, name.as_bytes());
     }
-    writer.into_inner().expect(io)
+    out.extend_from_slice(b"\r\n");
+    let text = |v: &'a Option<String>| v.as_deref().unwrap_or_default().as_bytes();
+    for token in rows {
+        let mut digits = [0u8; 20];
+        let expiry = token
+            .expiry_time
+            .map_or(&[][..], |v| decimal(v, &mut digits));
+        let cells = [
+            text(&token.id),
+            text(&token.user_name),
+            text(&token.client_id),
+            text(&token.client_secret),
+            text(&token.refresh_token),
+            text(&token.access_token),
+            text(&token.grant_token),
+            expiry,
+            text(&token.redirect_url),
+            text(&token.api_domain),
+        ];
+        out.reserve(cells.iter().map(|c| c.len() + 1).sum::<usize>() + 2);
+        for (i, cell) in cells.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_cell(&mut out, cell);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Append one cell, quoted when it holds a comma, a quote, a CR or an LF.
+fn push_cell(out: &mut Vec<u8>, cell: &[u8]) {
+    // All four bytes are below b'-': a branch-free scan for such bytes first (most cells
+    // have none), then the exact check.
+    let maybe = cell
+        .chunks(16)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < b'-')));
+    if !(maybe
+        && cell
+            .iter()
+            .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')))
+    {
+        out.extend_from_slice(cell);
+        return;
+    }
+    out.push(b'"');
+    for part in cell.split_inclusive(|&b| b == b'"') {
+        out.extend_from_slice(part);
+        if part.ends_with(b"\"") {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
+}
+
+/// `value` (≥ 0, as stored expiries are) in decimal, written into `digits`.
+fn decimal(value: i64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut rest = value.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    &digits[start..]
 }
 
 #[cfg(test)]
@@ -245,6 +294,72 @@ mod tests {
         assert_eq!(parsed.rows[0].client_id, None);
         let mut again = serialize(parsed.rows.iter().map(|row| &**row));
         assert_eq!(parse(&mut again).unwrap().rows, parsed.rows);
+    }
+
+    /// The direct writer writes what the csv crate's writer (minimal quoting, CRLF) writes.
+    #[test]
+    fn serialize_matches_a_csv_writer() {
+        let values = [
+            "",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "\"\"",
+            "line\nbreak",
+            "cr\rhere",
+            "crlf\r\n",
+            "ünï ✓",
+            " spaced ",
+            "#hash",
+            "'quote'",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "0123456789abcdef,",
+            "0123456789abcdef0123456789abcdef\"",
+        ];
+        let mut rows = Vec::new();
+        for (n, v) in values.iter().enumerate() {
+            let value = Some((*v).to_owned()).filter(|v| !v.is_empty());
+            rows.push(Token {
+                id: Some((n + 1).to_string()),
+                user_name: value.clone(),
+                client_id: value.clone(),
+                client_secret: None,
+                refresh_token: value.clone(),
+                access_token: value.clone(),
+                grant_token: value.clone(),
+                expiry_time: [None, Some(0), Some(7), Some(i64::MAX)][n % 4],
+                redirect_url: value.clone(),
+                api_domain: value,
+            });
+        }
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(Vec::new());
+        writer.write_record(HEADER).unwrap();
+        for t in &rows {
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            writer
+                .write_record([
+                    text(&t.id),
+                    text(&t.user_name),
+                    text(&t.client_id),
+                    text(&t.client_secret),
+                    text(&t.refresh_token),
+                    text(&t.access_token),
+                    text(&t.grant_token),
+                    t.expiry_time.map(|v| v.to_string()).unwrap_or_default(),
+                    text(&t.redirect_url),
+                    text(&t.api_domain),
+                ])
+                .unwrap();
+        }
+        let expected = writer.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8(serialize(&rows)).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
     }
 
     #[test]
