@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: ops/s of find and save for token-store's FileStore and for the Zoho Python SDK's
 # FileStore, same workload, same disk (.cache/bench-file/), side by side in one run, printed as
-# one table. BENCH_ITERATIONS (default 2000) per figure, BENCH_ROWS (default "10 1000") file sizes.
+# one table. BENCH_ITERATIONS (default 2000) per figure, BENCH_ROWS (default "10 1000 5000") file
+# sizes (each file is seeded by writing its CSV; the whole run takes about 2 minutes).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -9,7 +10,7 @@ cd "$REPO"
 ZOHO_PY="$("$REPO/interop/zoho-db/setup-venv.sh")"
 export BENCH_DIR="${BENCH_DIR:-$REPO/.cache/bench-file}"
 export BENCH_ITERATIONS="${BENCH_ITERATIONS:-2000}"
-export BENCH_ROWS="${BENCH_ROWS:-10 1000}"
+export BENCH_ROWS="${BENCH_ROWS:-10 1000 5000}"
 mkdir -p "$BENCH_DIR"
 
 cargo build --release -q -p token-store-file --example file_bench

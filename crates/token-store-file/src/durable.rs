@@ -54,8 +54,9 @@ impl FileLock {
 /// Replace `path` with `bytes` atomically: a temporary file (mode 0600) in the same directory,
 /// written and fsynced, renamed over `path`, then the directory fsynced. A crash at any point
 /// leaves either the old or the new file, never a truncated one; at worst a stray
-/// `.<name>.*.tmp` file stays behind, which nothing reads.
-pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// `.<name>.*.tmp` file stays behind, which nothing reads. Returns the new file's metadata,
+/// taken after the rename (which changes its ctime on some file systems).
+pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> io::Result<std::fs::Metadata> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -71,17 +72,10 @@ pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
-}
-
-/// The whole file, or `None` when it does not exist.
-pub(crate) fn read_if_exists(path: &Path) -> io::Result<Option<Vec<u8>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    let file = temp.persist(path).map_err(|e| e.error)?;
+    let meta = file.metadata()?;
+    File::open(dir)?.sync_all()?;
+    Ok(meta)
 }
 
 /// The file a symlink points to, also when that file does not exist yet.

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::sync::Arc;
 
 use token_store_core::lookup::parse_id;
 use token_store_core::{Error, Result, Token};
@@ -29,49 +30,41 @@ const REDIRECT_NAMES: [&str; 2] = ["redirect_uri", "redirect_url"];
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
     /// Data rows in file order.
-    pub rows: Vec<Token>,
+    pub rows: Vec<Arc<Token>>,
     /// The file had the old 9-column layout (no `api_domain`) and must be rewritten.
     pub needs_migration: bool,
 }
 
-/// Parse a whole token file. An empty file is an empty store; anything that is not the Zoho
-/// layout is [`token_store_core::ErrorKind::Corrupt`] (messages name rows, never values).
-pub(crate) fn parse(bytes: Vec<u8>) -> Result<Parsed> {
-    parse_where(bytes, |_| true)
-}
-
-/// Parse and validate every row of a token file, but build a [`Token`] only for the rows
-/// `keep` selects (lookups keep the few rows whose key cells match; validation still covers
-/// the whole file, so a corrupt file is an error whatever is looked for).
-pub(crate) fn parse_where(
-    bytes: Vec<u8>,
-    keep: impl FnMut(&csv::ByteRecord) -> bool,
-) -> Result<Parsed> {
+/// Parse and validate a whole token file; `bytes` are left as they were. An empty file is an
+/// empty store; anything that is not the Zoho layout is
+/// [`token_store_core::ErrorKind::Corrupt`] (messages name rows, never values).
+pub(crate) fn parse(bytes: &mut Vec<u8>) -> Result<Parsed> {
     if bytes.is_empty() {
         return Ok(Parsed::default());
     }
     // Checked once for the whole file: every cell is then UTF-8 too (cells split at ASCII).
-    std::str::from_utf8(&bytes).map_err(|e| {
+    std::str::from_utf8(bytes).map_err(|e| {
         Error::corrupt(format!(
             "token file is not UTF-8 (invalid byte at offset {})",
             e.valid_up_to()
         ))
     })?;
     READER.with_borrow_mut(|reader| {
-        *reader.get_mut() = io::Cursor::new(bytes);
+        *reader.get_mut() = io::Cursor::new(std::mem::take(bytes));
         // Resets the parser and drops the buffered input of the previous file.
         let parsed = match reader.seek_raw(io::SeekFrom::Start(0), csv::Position::new()) {
-            Ok(()) => parse_records(reader, keep),
+            Ok(()) => parse_records(reader),
             Err(e) => Err(csv_error(&e)),
         };
-        *reader.get_mut() = io::Cursor::new(Vec::new()); // keep no token bytes around
+        // Hand the bytes back; the reader keeps none.
+        *bytes = std::mem::take(reader.get_mut()).into_inner();
         parsed
     })
 }
 
 thread_local! {
     /// One CSV reader per thread, reused: building a reader (its DFA) costs several times
-    /// more than parsing a small token file, and the file is parsed on every operation.
+    /// more than parsing a small token file, which is parsed whenever it changed.
     static READER: RefCell<csv::Reader<io::Cursor<Vec<u8>>>> = RefCell::new(
         csv::ReaderBuilder::new()
             .has_headers(false)
@@ -80,10 +73,7 @@ thread_local! {
     );
 }
 
-fn parse_records(
-    reader: &mut csv::Reader<io::Cursor<Vec<u8>>>,
-    mut keep: impl FnMut(&csv::ByteRecord) -> bool,
-) -> Result<Parsed> {
+fn parse_records(reader: &mut csv::Reader<io::Cursor<Vec<u8>>>) -> Result<Parsed> {
     // One record reused for every row.
     let mut record = csv::ByteRecord::new();
     if !reader
@@ -119,19 +109,9 @@ fn parse_records(
                 "row {row} of the token file repeats an id of an earlier row"
             )));
         }
-        if keep(&record) {
-            parsed.rows.push(to_token(&record, expiry_time));
-        }
+        parsed.rows.push(Arc::new(to_token(&record, expiry_time)));
     }
     Ok(parsed)
-}
-
-/// The cell index of a column of [`HEADER`].
-pub(crate) fn column(name: &str) -> usize {
-    HEADER
-        .iter()
-        .position(|h| *h == name)
-        .expect("a column of the Zoho layout")
 }
 
 fn csv_error(err: &csv::Error) -> Error {
@@ -215,33 +195,87 @@ fn to_token(record: &csv::ByteRecord, expiry_time: Option<i64>) -> Token {
     }
 }
 
-/// The whole file for `rows`, exactly as the Python SDK's `csv.writer` writes it.
-pub(crate) fn serialize(rows: &[Token]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
-    let io = "writing to a Vec cannot fail";
-    writer.write_record(HEADER).expect(io);
-    for token in rows {
-        let expiry = token.expiry_time.map(|v| v.to_string());
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        writer
-            .write_record([
-                text(&token.id),
-                text(&token.user_name),
-                text(&token.client_id),
-                text(&token.client_secret),
-                text(&token.refresh_token),
-                text(&token.access_token),
-                text(&token.grant_token),
-                expiry.unwrap_or_default(),
-                text(&token.redirect_url),
-                text(&token.api_domain),
-            ])
-            .expect(io);
+/// The whole file for `rows`, exactly as the Python SDK's `csv.writer` writes it: comma
+/// separated, CRLF line ends, a cell quoted (its quotes doubled) only when it holds a comma, a
+/// quote, a CR or an LF (`QUOTE_MINIMAL`). Written directly: the file is rewritten whole on
+/// every change, and a general CSV writer costs several times more per cell.
+pub(crate) fn serialize<'a>(rows: impl IntoIterator<Item = &'a Token>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, name) in HEADER.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_cell(&mut out, name.as_bytes());
     }
-    writer.into_inner().expect(io)
+    out.extend_from_slice(b"\r\n");
+    let text = |v: &'a Option<String>| v.as_deref().unwrap_or_default().as_bytes();
+    for token in rows {
+        let mut digits = [0u8; 20];
+        let expiry = token
+            .expiry_time
+            .map_or(&[][..], |v| decimal(v, &mut digits));
+        let cells = [
+            text(&token.id),
+            text(&token.user_name),
+            text(&token.client_id),
+            text(&token.client_secret),
+            text(&token.refresh_token),
+            text(&token.access_token),
+            text(&token.grant_token),
+            expiry,
+            text(&token.redirect_url),
+            text(&token.api_domain),
+        ];
+        out.reserve(cells.iter().map(|c| c.len() + 1).sum::<usize>() + 2);
+        for (i, cell) in cells.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_cell(&mut out, cell);
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Append one cell, quoted when it holds a comma, a quote, a CR or an LF.
+fn push_cell(out: &mut Vec<u8>, cell: &[u8]) {
+    // All four bytes are below b'-': a branch-free scan for such bytes first (most cells
+    // have none), then the exact check.
+    let maybe = cell
+        .chunks(16)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | (b < b'-')));
+    if !(maybe
+        && cell
+            .iter()
+            .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')))
+    {
+        out.extend_from_slice(cell);
+        return;
+    }
+    out.push(b'"');
+    for part in cell.split_inclusive(|&b| b == b'"') {
+        out.extend_from_slice(part);
+        if part.ends_with(b"\"") {
+            out.push(b'"');
+        }
+    }
+    out.push(b'"');
+}
+
+/// `value` (≥ 0, as stored expiries are) in decimal, written into `digits`.
+fn decimal(value: i64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut rest = value.unsigned_abs();
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    &digits[start..]
 }
 
 #[cfg(test)]
@@ -251,13 +285,81 @@ mod tests {
     #[test]
     fn blank_lines_are_skipped_and_quotes_round_trip() {
         let file = b"id,user_name,client_id,client_secret,refresh_token,access_token,grant_token,expiry_time,redirect_uri,api_domain\r\n\r\n1,\"a,\"\"b\"\"\r\nc\",,,r,,,5,,\r\n\r\n";
-        let parsed = parse(file.to_vec()).unwrap();
+        let mut bytes = file.to_vec();
+        let parsed = parse(&mut bytes).unwrap();
+        assert_eq!(bytes, file, "the bytes are handed back");
         assert_eq!(parsed.rows.len(), 1);
         assert_eq!(parsed.rows[0].user_name.as_deref(), Some("a,\"b\"\r\nc"));
         assert_eq!(parsed.rows[0].expiry_time, Some(5));
         assert_eq!(parsed.rows[0].client_id, None);
-        let again = serialize(&parsed.rows);
-        assert_eq!(parse(again).unwrap().rows, parsed.rows);
+        let mut again = serialize(parsed.rows.iter().map(|row| &**row));
+        assert_eq!(parse(&mut again).unwrap().rows, parsed.rows);
+    }
+
+    /// The direct writer writes what the csv crate's writer (minimal quoting, CRLF) writes.
+    #[test]
+    fn serialize_matches_a_csv_writer() {
+        let values = [
+            "",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "\"",
+            "\"\"",
+            "line\nbreak",
+            "cr\rhere",
+            "crlf\r\n",
+            "ünï ✓",
+            " spaced ",
+            "#hash",
+            "'quote'",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "0123456789abcdef,",
+            "0123456789abcdef0123456789abcdef\"",
+        ];
+        let mut rows = Vec::new();
+        for (n, v) in values.iter().enumerate() {
+            let value = Some((*v).to_owned()).filter(|v| !v.is_empty());
+            rows.push(Token {
+                id: Some((n + 1).to_string()),
+                user_name: value.clone(),
+                client_id: value.clone(),
+                client_secret: None,
+                refresh_token: value.clone(),
+                access_token: value.clone(),
+                grant_token: value.clone(),
+                expiry_time: [None, Some(0), Some(7), Some(i64::MAX)][n % 4],
+                redirect_url: value.clone(),
+                api_domain: value,
+            });
+        }
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(Vec::new());
+        writer.write_record(HEADER).unwrap();
+        for t in &rows {
+            let text = |v: &Option<String>| v.clone().unwrap_or_default();
+            writer
+                .write_record([
+                    text(&t.id),
+                    text(&t.user_name),
+                    text(&t.client_id),
+                    text(&t.client_secret),
+                    text(&t.refresh_token),
+                    text(&t.access_token),
+                    text(&t.grant_token),
+                    t.expiry_time.map(|v| v.to_string()).unwrap_or_default(),
+                    text(&t.redirect_url),
+                    text(&t.api_domain),
+                ])
+                .unwrap();
+        }
+        let expected = writer.into_inner().unwrap();
+        assert_eq!(
+            String::from_utf8(serialize(&rows)).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
     }
 
     #[test]
@@ -267,8 +369,8 @@ mod tests {
         let corrupt_midway = format!("{header}1,a,,,r,,,,,\r\nx,b,,,r,,,,,\r\n2,c,,,r,,,,,\r\n");
         let open_quote = format!("{header}1,\"never closed,,,r,,,,,\r\n");
         for bad in [corrupt_midway, open_quote] {
-            let _ = parse(bad.into_bytes());
-            let parsed = parse(valid.clone()).unwrap();
+            let _ = parse(&mut bad.into_bytes());
+            let parsed = parse(&mut valid.clone()).unwrap();
             assert_eq!(parsed.rows.len(), 1);
             assert_eq!(parsed.rows[0].user_name.as_deref(), Some("me"));
         }

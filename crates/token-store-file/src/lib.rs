@@ -46,16 +46,23 @@
 //!
 //! # Cost per operation
 //!
-//! Reads (`find_token`, `find_token_by_id`, `get_tokens`) take no lock and read the file once
-//! (open, stat, read, close); every row is validated, but a lookup builds tokens only for rows
-//! whose key cell matches. A change (`save_token`, `delete_token` of a stored id,
-//! `delete_tokens`) locks, reads the file, writes a temporary file and fsyncs it, renames it
-//! and fsyncs the directory: 2 fsyncs, plus 1 for the id mark when a save assigns a new
-//! largest id. `delete_token` of an id that is not stored writes nothing. Blocking file work
-//! runs in place on a multi-thread tokio runtime (`block_in_place`) and on the blocking pool
-//! otherwise.
+//! The store keeps the parsed file (and, once a lookup needed it, an index of its lookup
+//! columns) in memory and reuses it while the file is unchanged: a read (`find_token`,
+//! `find_token_by_id`, `get_tokens`) takes no lock and costs one `stat` and a lookup in memory
+//! (each match is still compared exactly). The file is read again when its identity or
+//! metadata changed, and read and compared with the cached bytes (not re-parsed) while its
+//! timestamps are too recent to rule out a change within one clock tick — after this store's
+//! own writes, typically for a few milliseconds; the rule and why it is sound are in
+//! `src/cache.rs`. A change (`save_token`, `delete_token` of a stored id, `delete_tokens`)
+//! locks, checks the cached parse the same way (under the lock, so no other writer's change
+//! is lost), writes a temporary file and fsyncs it, renames it and fsyncs the directory: 2
+//! fsyncs, plus 1 for the id mark when a save assigns a new largest id; the rows it wrote
+//! become the cached parse. `delete_token` of an id that is not stored writes nothing.
+//! Blocking file work runs in place on a multi-thread tokio runtime (`block_in_place`) and
+//! on the blocking pool otherwise.
 #![deny(missing_docs)]
 
+mod cache;
 mod durable;
 mod error;
 mod format;

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use token_store_core::lookup::{
-    find_match, id_number, lookup_keys, merge_for_save, next_id, parse_id, validate_for_save,
+    id_number, lookup_keys, merge_for_save, next_id, parse_id, validate_for_save,
 };
 use token_store_core::{Error, ErrorKind, Result, Token, TokenStore};
 
-use crate::durable::{FileLock, read_if_exists, replace_atomically, resolve_symlink};
+use crate::cache::Cache;
+use crate::durable::{FileLock, replace_atomically, resolve_symlink};
 use crate::error::io_error;
-use crate::format::{Parsed, column, parse, parse_where, serialize};
+use crate::format::serialize;
 
 /// Environment variable naming the token file for [`FileStore::from_env`].
 pub const ENV_VAR: &str = "TOKEN_STORE_FILE";
@@ -30,18 +31,27 @@ const BACKEND: &str = "file";
 /// locks nor writes atomically; a Python writer racing a Rust writer can still lose an update
 /// (spec §6 items 1-2).
 ///
+/// The parsed file is kept in memory (shared by the clones of a store) and reused while the
+/// file is unchanged, judged by its identity and metadata — device and inode, size,
+/// modification and change time with nanoseconds — checked with one `stat` per call, and by
+/// comparing the bytes while the file's timestamps are too recent to tell a change in the
+/// same clock tick (the rule and why it is sound: `src/cache.rs`). A change by another
+/// process, another `FileStore` or a plain write of the file is seen by the next call.
+///
 /// A file that is not the Zoho layout (wrong header or cell count, a bad or repeated id, a
 /// non-numeric expiry, invalid UTF-8) is an [`ErrorKind::Corrupt`] error and is never
-/// rewritten. Blocking file work runs on tokio's blocking pool.
+/// rewritten, also when it became corrupt after it was cached. Blocking file work runs on
+/// tokio's blocking pool.
 #[derive(Clone)]
 pub struct FileStore {
     path: Arc<PathBuf>,
     lock_path: Arc<PathBuf>,
+    cache: Arc<Cache>,
 }
 
 impl std::fmt::Debug for FileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The path is configuration, not a secret; the store holds no token in memory.
+        // The path is configuration, not a secret; the cached tokens are never printed.
         f.debug_struct("FileStore")
             .field("path", &self.path)
             .finish()
@@ -75,8 +85,10 @@ impl FileStore {
         };
         let mut lock_path = path.clone().into_os_string();
         lock_path.push(".lock");
+        let path = Arc::new(path);
         let store = Self {
-            path: Arc::new(path),
+            cache: Arc::new(Cache::new(path.clone())),
+            path,
             lock_path: Arc::new(lock_path.into()),
         };
         store
@@ -119,14 +131,9 @@ impl FileStore {
 
     fn initialize(&self) -> Result<()> {
         let _lock = self.lock()?;
-        match read_if_exists(&self.path).map_err(|e| io_error(e, "reading the token file"))? {
-            Some(bytes) if !bytes.is_empty() => {
-                let parsed = parse(bytes)?;
-                if parsed.needs_migration {
-                    self.write(&parsed.rows)?;
-                }
-            }
-            _ => self.write(&[])?,
+        let snapshot = self.cache.current()?;
+        if snapshot.is_blank() || snapshot.needs_migration {
+            self.write(snapshot.rows.clone())?;
         }
         Ok(())
     }
@@ -135,41 +142,21 @@ impl FileStore {
         FileLock::acquire(&self.lock_path).map_err(|e| io_error(e, "locking the token file"))
     }
 
-    /// The rows of the file; a missing or empty file has none.
-    fn read(&self) -> Result<Parsed> {
-        match read_if_exists(&self.path).map_err(|e| io_error(e, "reading the token file"))? {
-            Some(bytes) => parse(bytes),
-            None => Ok(Parsed::default()),
-        }
-    }
-
-    fn write(&self, rows: &[Token]) -> Result<()> {
-        replace_atomically(&self.path, &serialize(rows))
-            .map_err(|e| io_error(e, "writing the token file"))
-    }
-
-    /// The rows `keep` selects, after validating the whole file.
-    fn read_where(&self, keep: impl FnMut(&csv::ByteRecord) -> bool) -> Result<Vec<Token>> {
-        match read_if_exists(&self.path).map_err(|e| io_error(e, "reading the token file"))? {
-            Some(bytes) => Ok(parse_where(bytes, keep)?.rows),
-            None => Ok(Vec::new()),
-        }
+    /// Replace the file with `rows` and cache them.
+    fn write(&self, rows: Vec<Arc<Token>>) -> Result<()> {
+        let bytes = serialize(rows.iter().map(|row| &**row));
+        let meta = replace_atomically(&self.path, &bytes)
+            .map_err(|e| io_error(e, "writing the token file"))?;
+        self.cache.wrote(&meta, bytes, rows);
+        Ok(())
     }
 
     fn find_sync(&self, query: &Token) -> Result<Option<Token>> {
-        let keys: Vec<(usize, &str)> = lookup_keys(query)
-            .iter()
-            .map(|key| (column(key.field()), key.value()))
-            .collect();
-        if keys.is_empty() {
+        if lookup_keys(query).is_empty() {
             return Ok(None);
         }
-        // Only rows with a key cell equal to a key value can match; the rules pick among them.
-        let candidates = self.read_where(|record| {
-            keys.iter()
-                .any(|&(col, value)| &record[col] == value.as_bytes())
-        })?;
-        Ok(find_match(query, &candidates).map(|stored| {
+        let snapshot = self.cache.current()?;
+        Ok(snapshot.find(query, true).map(|stored| {
             let mut found = query.clone();
             found.merge_from(stored);
             found
@@ -179,13 +166,17 @@ impl FileStore {
     fn save_sync(&self, token: &Token) -> Result<Token> {
         validate_for_save(token)?;
         let mut lock = self.lock()?;
-        let mut rows = self.read()?.rows;
+        // Under the lock: the file as it is now (re-validated), never an older parse.
+        let snapshot = self.cache.current()?;
+        let rows = &snapshot.rows;
         let position = match &token.id {
-            Some(id) => rows.iter().position(|row| row.id == Some(id.clone())),
-            None => find_match(token, &rows)
+            Some(id) => rows.iter().position(|row| row.id.as_ref() == Some(id)),
+            // A one-off scan unless a lookup already built the index.
+            None => snapshot
+                .find(token, false)
                 .and_then(|found| rows.iter().position(|row| row.id == found.id)),
         };
-        let mut row = merge_for_save(token, position.map(|i| &rows[i]))?;
+        let mut row = merge_for_save(token, position.map(|i| &*rows[i]))?;
         let high_water = lock
             .high_water()
             .map_err(|e| io_error(e, "reading the id mark"))?;
@@ -199,36 +190,42 @@ impl FileStore {
             lock.set_high_water(id)
                 .map_err(|e| io_error(e, "writing the id mark"))?;
         }
+        // The other rows are shared with the cached snapshot, not copied.
+        let mut rows = rows.clone();
         match position {
-            Some(i) => rows[i] = row.clone(),
-            None => rows.push(row.clone()),
+            Some(i) => rows[i] = Arc::new(row.clone()),
+            None => rows.push(Arc::new(row.clone())),
         }
-        self.write(&rows)?;
+        self.write(rows)?;
         Ok(row)
     }
 
     fn delete_sync(&self, id: &str) -> Result<()> {
         parse_id(id)?;
         let _lock = self.lock()?;
-        let mut rows = self.read()?.rows;
-        let before = rows.len();
-        rows.retain(|row| row.id.as_deref() != Some(id));
+        let snapshot = self.cache.current()?;
+        let before = snapshot.rows.len();
+        let rows: Vec<Arc<Token>> = snapshot
+            .rows
+            .iter()
+            .filter(|row| row.id.as_deref() != Some(id))
+            .cloned()
+            .collect();
         if rows.len() != before {
-            self.write(&rows)?;
+            self.write(rows)?;
         }
         Ok(())
     }
 
     fn list_sync(&self) -> Result<Vec<Token>> {
-        let mut rows = self.read()?.rows;
-        rows.sort_by_key(|row| row.id.as_deref().map(id_number));
-        Ok(rows)
+        Ok(self.cache.current()?.sorted())
     }
 
     fn clear_sync(&self) -> Result<()> {
         let mut lock = self.lock()?;
-        let rows = self.read()?.rows; // a corrupt file is reported, not overwritten
-        let largest = rows
+        let snapshot = self.cache.current()?; // a corrupt file is reported, not overwritten
+        let largest = snapshot
+            .rows
             .iter()
             .filter_map(|row| row.id.as_deref().map(id_number))
             .max()
@@ -240,12 +237,12 @@ impl FileStore {
             lock.set_high_water(largest)
                 .map_err(|e| io_error(e, "writing the id mark"))?;
         }
-        self.write(&[])
+        self.write(Vec::new())
     }
 
     fn find_by_id_sync(&self, id: &str) -> Result<Option<Token>> {
-        parse_id(id)?;
-        Ok(self.read_where(|record| &record[0] == id.as_bytes())?.pop())
+        let id = parse_id(id)?;
+        Ok(self.cache.current()?.by_id(id).cloned())
     }
 
     /// Run the blocking file `work` without stalling the runtime, and tag its error with the

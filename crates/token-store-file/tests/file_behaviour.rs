@@ -515,3 +515,210 @@ fn from_url_decodes_the_path_and_rejects_other_urls() {
         assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{bad}");
     }
 }
+
+// The cache of the parsed file: every change made outside this store is seen by the next call.
+
+fn access(store_find: Option<Token>) -> String {
+    store_find
+        .expect("token found")
+        .access_token
+        .expect("access token")
+}
+
+/// Long enough for a cached parse to be trusted on the file's metadata alone (the cache's
+/// margin is 10 ms), so the tests cover both the settled and the unsettled cache.
+const SETTLE: Duration = Duration::from_millis(50);
+
+#[tokio::test]
+async fn a_second_store_on_the_same_file_is_seen_by_the_next_find() {
+    let (_dir, path) = temp_file();
+    let first = FileStore::open(&path).unwrap();
+    let second = FileStore::open(&path).unwrap();
+    first.save_token(&user(1)).await.unwrap();
+    let name = user(1).user_name.unwrap();
+    let mut sizes = Vec::new();
+    for round in 0..20 {
+        if round % 2 == 1 {
+            tokio::time::sleep(SETTLE).await; // let the first store's cache settle
+        }
+        // Two writes well within one second, each of the same size as the last.
+        for n in 0..2 {
+            let value = format!("1000.access.{round:02}.{n}");
+            let refreshed = Token::builder()
+                .user_name(&name)
+                .access_token(&value)
+                .build();
+            second.save_token(&refreshed).await.unwrap();
+            sizes.push(std::fs::metadata(&path).unwrap().len());
+            assert_eq!(
+                access(first.find_token(&by_user(&name)).await.unwrap()),
+                value
+            );
+            assert_eq!(
+                first
+                    .find_token_by_id("1")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .access_token,
+                Some(value.clone())
+            );
+        }
+    }
+    assert!(
+        sizes.windows(2).all(|w| w[0] == w[1]),
+        "equal sizes: {sizes:?}"
+    );
+    // And the other way round, a save of the first store builds on the second's write.
+    second.save_token(&user(2)).await.unwrap();
+    let third = first.save_token(&user(3)).await.unwrap();
+    assert_eq!(third.id.as_deref(), Some("3"));
+    assert_eq!(first.get_tokens().await.unwrap().len(), 3);
+    assert_eq!(second.get_tokens().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_raw_write_of_the_file_is_seen() {
+    let (_dir, path) = temp_file();
+    let store = FileStore::open(&path).unwrap();
+    let mut first = user(1);
+    first.access_token = Some("1000.access.00".into());
+    store.save_token(&first).await.unwrap();
+    let name = user(1).user_name.unwrap();
+    for settle in [false, true] {
+        for n in 0..5 {
+            assert!(store.find_token(&by_user(&name)).await.unwrap().is_some());
+            if settle {
+                tokio::time::sleep(SETTLE).await;
+                store.find_token(&by_user(&name)).await.unwrap();
+            }
+            // Same inode, same size: only the content and the timestamps change.
+            let before = std::fs::metadata(&path).unwrap();
+            let value = format!("1000.rawacc.{}{n}", u8::from(settle));
+            let content = text(&path).replace(
+                &store
+                    .find_token(&by_user(&name))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .access_token
+                    .unwrap(),
+                &value,
+            );
+            std::fs::write(&path, &content).unwrap();
+            if n % 2 == 1 {
+                // As if written in the same tick: the modification time put back.
+                let file = std::fs::File::options().write(true).open(&path).unwrap();
+                file.set_modified(before.modified().unwrap()).unwrap();
+            }
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), before.len());
+            assert_eq!(
+                access(store.find_token(&by_user(&name)).await.unwrap()),
+                value
+            );
+            assert_eq!(
+                store.get_tokens().await.unwrap()[0].access_token,
+                Some(value)
+            );
+        }
+    }
+    // A file replaced by one with other rows (a Python SDK write, say).
+    let replaced = format!("{HEADER_LINE}7,python@example.com,,,1000.p,,,,,\r\n");
+    std::fs::write(&path, replaced).unwrap();
+    assert_eq!(store.find_token(&by_user(&name)).await.unwrap(), None);
+    assert!(store.find_token_by_id("7").await.unwrap().is_some());
+    let saved = store.save_token(&user(2)).await.unwrap();
+    assert_eq!(
+        saved.id.as_deref(),
+        Some("8"),
+        "the save built on the new file"
+    );
+    assert_eq!(store.get_tokens().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_cached_file_that_becomes_corrupt_is_an_error() {
+    for settle in [false, true] {
+        let (_dir, path) = temp_file();
+        let store = FileStore::open(&path).unwrap();
+        for n in 1..=3 {
+            store.save_token(&user(n)).await.unwrap();
+        }
+        let whole = std::fs::read(&path).unwrap();
+        let last_row = whole.len() - text(&path).lines().last().unwrap().len() - 2; // CRLF
+        let mut cut = whole.clone();
+        cut.truncate(last_row + 40); // the last row loses cells
+        let mut same_size = whole.clone();
+        assert_eq!(same_size[last_row], b'3');
+        same_size[last_row] = b'x'; // a non-numeric id, the size unchanged
+        for (what, bytes) in [("truncated", cut), ("same size", same_size)] {
+            std::fs::write(&path, &whole).unwrap();
+            assert_eq!(store.get_tokens().await.unwrap().len(), 3, "{what}");
+            if settle {
+                tokio::time::sleep(SETTLE).await;
+                assert_eq!(store.get_tokens().await.unwrap().len(), 3, "{what}");
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let kinds = [
+                store
+                    .find_token(&by_user("user1@example.com:60001"))
+                    .await
+                    .map(|_| ()),
+                store.find_token_by_id("1").await.map(|_| ()),
+                store.get_tokens().await.map(|_| ()),
+                store.save_token(&user(4)).await.map(|_| ()),
+                store.delete_token("1").await,
+            ]
+            .map(|result| result.unwrap_err().kind());
+            assert_eq!(kinds, [ErrorKind::Corrupt; 5], "{what}, settled: {settle}");
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}: unchanged");
+        }
+        std::fs::write(&path, &whole).unwrap();
+        assert_eq!(store.get_tokens().await.unwrap().len(), 3, "repaired");
+    }
+}
+
+#[tokio::test]
+async fn a_cached_file_that_is_deleted_is_an_empty_store() {
+    for settle in [false, true] {
+        let (_dir, path) = temp_file();
+        let store = FileStore::open(&path).unwrap();
+        store.save_token(&user(1)).await.unwrap();
+        let name = user(1).user_name.unwrap();
+        assert!(store.find_token(&by_user(&name)).await.unwrap().is_some());
+        if settle {
+            tokio::time::sleep(SETTLE).await;
+            assert!(store.find_token(&by_user(&name)).await.unwrap().is_some());
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(store.find_token(&by_user(&name)).await.unwrap(), None);
+        assert_eq!(store.find_token_by_id("1").await.unwrap(), None);
+        assert_eq!(store.get_tokens().await.unwrap(), vec![]);
+        store.delete_token("1").await.unwrap();
+        assert!(
+            !path.exists(),
+            "deleting from a missing file writes nothing"
+        );
+        let saved = store.save_token(&user(2)).await.unwrap();
+        assert_eq!(saved.id.as_deref(), Some("2"), "the id mark survives");
+        assert_eq!(store.get_tokens().await.unwrap(), vec![saved]);
+        assert!(text(&path).starts_with(HEADER_LINE));
+    }
+}
+
+#[tokio::test]
+async fn a_cached_store_sees_the_writes_of_other_processes() {
+    let (_dir, path) = temp_file();
+    let store = FileStore::open(&path).unwrap();
+    store.save_token(&user(1)).await.unwrap();
+    assert_eq!(store.get_tokens().await.unwrap().len(), 1);
+    let output = spawn_child("writer", &path, "child:10")
+        .wait_with_output()
+        .unwrap();
+    assert!(output.status.success(), "writer failed");
+    for n in 0..10 {
+        let found = store.find_token(&by_user(&format!("child-{n}"))).await;
+        assert!(found.unwrap().is_some(), "child-{n} found");
+    }
+    assert_eq!(store.get_tokens().await.unwrap().len(), 11);
+}
