@@ -12,7 +12,12 @@ use rand::{Rng as _, SeedableRng as _};
 use tokio::sync::mpsc;
 
 use super::{QuotaBackend, QuotaReport, Service, VirtualClock};
-use crate::{EngineOptions, EngineStats, SecretBackend, SecretIndexStore, Token, TokenStore};
+use crate::{
+    Clock, EngineOptions, EngineStats, SecretBackend, SecretIndexStore, Token, TokenStore,
+};
+
+/// Where simulated time starts for the engine's clock (2026-11-01T00:00:00Z).
+const SIMULATION_EPOCH_MS: u64 = 1_793_491_200_000;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const CLIENT_ID: &str = "1000.SIMCLIENT0000000000000000000000";
@@ -421,6 +426,11 @@ pub fn simulate(config: &SimConfig) -> SimReport {
 async fn run(config: SimConfig) -> SimReport {
     let start = tokio::time::Instant::now();
     let clock = VirtualClock::tokio();
+    // The engine stamps entries and measures write rates on the same virtual time.
+    let engine_clock = {
+        let clock = clock.clone();
+        Clock::from_fn(move || SIMULATION_EPOCH_MS + clock.now().as_millis() as u64)
+    };
     let mut backend = QuotaBackend::memory(config.service, clock).with_latency(config.latency);
     if let Some(keep) = config.keep_values {
         backend = backend.keep_values(keep);
@@ -439,7 +449,7 @@ async fn run(config: SimConfig) -> SimReport {
         let handle = backend.fork();
         let store = SecretIndexStore::with_options(
             Arc::new(handle.clone()) as Arc<dyn SecretBackend>,
-            EngineOptions::default(),
+            EngineOptions::default().with_clock(engine_clock.clone()),
         );
         let (tx, rx) = mpsc::unbounded_channel();
         senders.push(tx);
