@@ -1,5 +1,6 @@
-//! The quota simulation (`testkit::quota`) in CI: a tiny coherent run, and the "no quota
-//! violation at 1,000 tokens for a day" goal for the sharded index.
+//! The quota simulation (`testkit::quota`) in CI: a tiny coherent run, and 1,000 tokens for a
+//! simulated day on each service's quota model with no violation, no failed operation, no
+//! miss and no secret written more than 96 times in 24 hours.
 
 use token_store_core::testkit::quota::{Service, SimConfig, SimReport, format_table, simulate};
 
@@ -30,7 +31,10 @@ fn tiny_simulation_is_coherent() {
         );
         assert_eq!(report.calls_per_save.count, report.saves, "{name}");
         assert_eq!(report.calls_per_find.count, report.finds, "{name}");
-        assert!(report.calls_per_find.p50 >= 2, "{name}: index + token read");
+        assert!(
+            report.calls_per_find.p50 >= 1,
+            "{name}: at least the token read"
+        );
         assert!(report.calls_per_save.max >= report.calls_per_save.p50);
         assert_eq!(report.wrong_answers, 0, "{name}");
         assert_eq!(report.users_live, 10, "{name}");
@@ -65,10 +69,16 @@ fn assert_clean(report: &SimReport) {
     assert_eq!(report.find_misses, 0, "{name}");
     assert_eq!(report.wrong_answers, 0, "{name}");
     assert_eq!(report.users_stored, report.users_live, "{name}");
+    assert!(
+        report.quota.secrets_over_write_target == 0,
+        "{name}: a secret written more than 96 times in 24 hours ({} on {})",
+        report.quota.max_versions_24h,
+        report.quota.max_versions_24h_secret
+    );
+    assert_eq!(report.quota.dropped_value_reads, 0, "{name}");
 }
 
 #[test]
-#[ignore = "enabled once the sharded index lands"]
 fn a_thousand_tokens_for_a_day_stay_within_every_quota() {
     for service in SERVICES {
         let report = simulate(&SimConfig::new(service, 1_000, 1.0));

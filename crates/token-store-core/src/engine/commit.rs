@@ -206,6 +206,11 @@ impl SecretIndexStore {
             }));
         }
         let tail = self.backend.versions_after(name, base.as_deref()).await?;
+        if !tail.iter().any(|v| v.version == written) {
+            // Our version is not after the base we derived from: the secret was deleted and
+            // created again since (its numbering restarted). Look again from scratch.
+            return Ok(Outcome::Retry);
+        }
         if tail.iter().all(|v| v.version == written) {
             self.retire(name, base.as_deref()).await;
             return Ok(Outcome::Done(State {
