@@ -56,8 +56,8 @@ async fn service_calls_per_operation() {
     let backend = Arc::new(h.gcp_backend(&random_namespace()).await);
     // Shards this process wrote stay trusted as the base of its next write for the whole
     // test, so the counts do not depend on how fast the emulator answers.
-    let mut options = EngineOptions::default();
-    options.write_cache_ttl = std::time::Duration::from_secs(3600);
+    let options =
+        EngineOptions::default().with_write_cache_ttl(std::time::Duration::from_secs(3600));
     let store = SecretIndexStore::with_options(backend.clone(), options);
     for n in 1..=3 {
         store.save_token(&token(n)).await.unwrap();

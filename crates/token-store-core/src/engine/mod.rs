@@ -127,6 +127,13 @@ impl Default for EngineOptions {
 }
 
 impl EngineOptions {
+    /// These options trusting a shard this process read or wrote for `ttl` as the base of its
+    /// next write.
+    pub fn with_write_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.write_cache_ttl = ttl;
+        self
+    }
+
     /// These options reading the time from `clock`.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;

@@ -101,8 +101,8 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
     let counting = Arc::new(CountingBackend::new(harness.backend(&namespace).await));
     // Shards this process wrote are trusted as the base of its next write for the whole
     // test, so the counts do not depend on how fast the service answers.
-    let mut options = EngineOptions::default();
-    options.write_cache_ttl = std::time::Duration::from_secs(3600);
+    let options =
+        EngineOptions::default().with_write_cache_ttl(std::time::Duration::from_secs(3600));
     let store = SecretIndexStore::with_options(counting.clone(), options);
     let e = Expected::of(&*counting);
     for n in 1..=3 {
