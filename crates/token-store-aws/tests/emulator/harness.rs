@@ -95,20 +95,10 @@ impl BackendHarness for AwsHarness {
         const PUT_ON_DELETED: &str = "the emulator accepts PutSecretValue on a secret scheduled for \
              deletion and leaves it scheduled; AWS refuses with InvalidRequestException, which \
              is what makes put restore the secret";
-        const LOCALSTACK_CAS: &str = "LocalStack 4.10 deletes a version as soon as PutSecretValue \
-             moves its last staging label away, and moto's UpdateSecretVersionStage removes \
-             AWSCURRENT before it checks MoveToVersionId, so two overlapping index writers leave \
-             the index with no AWSCURRENT version (localstack/NOTES.md); real AWS and moto run it";
         match target() {
-            Target::LocalStack => vec![
-                ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
-                ("concurrent_saves_of_distinct_users", LOCALSTACK_CAS),
-                ("concurrent_saves_of_one_user", LOCALSTACK_CAS),
-                (
-                    "sixteen_writers_of_distinct_users_lose_nothing",
-                    LOCALSTACK_CAS,
-                ),
-            ],
+            Target::LocalStack => {
+                vec![("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED)]
+            }
             Target::Moto => vec![
                 ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
                 (
