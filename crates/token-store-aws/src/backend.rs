@@ -6,18 +6,23 @@
 //! | `get_many` | `BatchGetSecretValue` with up to 20 ids |
 //! | `create` | `CreateSecret` (with the ownership tags and KMS key) |
 //! | `put` | `PutSecretValue`; on not-found `CreateSecret`; on a lost create race `PutSecretValue` again |
-//! | `put_if_current(expected)` | `PutSecretValue` under the `TOKEN_STORE_PENDING` label, then `UpdateSecretVersionStage(AWSCURRENT, MoveToVersionId = new, RemoveFromVersionId = expected)`; `expected = None`: `CreateSecret` |
+//! | `put_if_current(expected)` | one `PutSecretValue(ClientRequestToken = successor(expected))`, no `VersionStages`; `expected = None`: `CreateSecret(ClientRequestToken = first)` |
 //! | `delete` | `DeleteSecret` (force, or with the configured recovery window) |
 //! | `list` | `ListSecrets` with a `name` prefix filter, every page |
 //!
-//! The compare-and-swap: `UpdateSecretVersionStage` fails when `AWSCURRENT` is no longer on
-//! `RemoveFromVersionId`, so of two writers that read the same version only one moves the
-//! label; the other gets a conflict, and the engine re-reads and retries. A losing version
-//! keeps only the pending label (or none) and is never current; AWS prunes unlabelled
-//! versions by itself.
-
+//! The compare-and-swap: `ClientRequestToken` becomes the new version's VersionId, and every
+//! index version id encodes a sequence number ([`crate::version`]), so all writers that read
+//! version `n` write version `n + 1` under the same token. Secrets Manager keeps versions
+//! immutable: the first `PutSecretValue` with that token creates the version and (without
+//! `VersionStages`) moves `AWSCURRENT` to it; any later one with different data is refused
+//! (`ResourceExistsException`; LocalStack 4.10 wraps it in an HTTP 500 `InternalError`) and
+//! changes nothing, so the loser gets `Conflict` and the engine re-reads and retries. A
+//! repeated request with the *same* data is an idempotent no-op, so replaying our own write
+//! after a timeout is safe. One call per commit, no staging label.
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
+
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
@@ -29,13 +34,13 @@ use token_store_core::{
 use crate::calls::CallCounter;
 use crate::error::{BACKEND, Call, classify, map_sdk_error};
 use crate::names::Names;
+use crate::reads::SeenVersions;
+use crate::version;
 
 /// Largest secret value AWS accepts (`SecretString` length 1..65,536).
 pub const MAX_VALUE_BYTES: usize = 65_536;
 /// Ids per `BatchGetSecretValue` call.
 pub const BATCH_SIZE: usize = 20;
-/// Staging label of an index version written but not yet made current.
-pub const PENDING_LABEL: &str = "TOKEN_STORE_PENDING";
 const CURRENT_LABEL: &str = "AWSCURRENT";
 
 /// What `delete` does with a secret.
@@ -58,6 +63,7 @@ pub struct AwsBackend {
     pub(crate) kms_key_id: Option<String>,
     pub(crate) deletion: Deletion,
     pub(crate) counter: CallCounter,
+    pub(crate) seen: SeenVersions,
 }
 
 impl std::fmt::Debug for AwsBackend {
@@ -120,6 +126,21 @@ fn no_version(call: Call) -> Error {
         .with_operation(call.name())
 }
 
+/// Attempts of one compare-and-swap `PutSecretValue` (same token, same data) after throttling
+/// or an error that leaves open whether the service applied it.
+const CAS_PUT_ATTEMPTS: u32 = 3;
+
+fn lost_race(e: Error) -> Error {
+    let operation = e.operation();
+    Error::new(
+        ErrorKind::Conflict,
+        "another writer changed the secret since it was read",
+    )
+    .with_backend(BACKEND)
+    .with_operation(operation)
+    .with_source(e)
+}
+
 /// Backoff while AWS finishes an asynchronous force delete of a name being created again.
 const RECREATE_ATTEMPTS: u32 = 6;
 
@@ -151,12 +172,19 @@ impl AwsBackend {
     }
 
     /// `CreateSecret` with the ownership tags, description and KMS key.
-    async fn create_secret(&self, relative: &str, full: &str, value: &str) -> Result<String> {
+    async fn create_secret(
+        &self,
+        relative: &str,
+        full: &str,
+        value: &str,
+        token: Option<String>,
+    ) -> Result<String> {
         let out = self
             .client
             .create_secret()
             .name(full)
             .secret_string(value)
+            .set_client_request_token(token)
             .description(format!("token-store {} secret", role(relative)))
             .set_kms_key_id(self.kms_key_id.clone())
             .set_tags(Some(self.tags_for(relative)))
@@ -171,7 +199,7 @@ impl AwsBackend {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
         loop {
-            match self.create_secret(relative, full, value).await {
+            match self.create_secret(relative, full, value, None).await {
                 Err(e)
                     if e.kind() == ErrorKind::Conflict
                         && self.deletion == Deletion::Force
@@ -197,23 +225,106 @@ impl AwsBackend {
         }
     }
 
-    async fn put_value(
-        &self,
-        full: &str,
-        value: &str,
-        stages: Option<Vec<String>>,
-    ) -> Result<String> {
+    async fn put_value(&self, full: &str, value: &str) -> Result<String> {
         let call = Call::PutSecretValue;
         let out = self
             .client
             .put_secret_value()
             .secret_id(full)
             .secret_string(value)
-            .set_version_stages(stages)
             .send()
             .await
             .map_err(|e| map_sdk_error(call, e))?;
         out.version_id.ok_or_else(|| no_version(call))
+    }
+
+    /// The value of version `version_id` of a secret (labelled or not), `None` when no such
+    /// version exists.
+    async fn version_value(&self, full: &str, version_id: &str) -> Result<Option<String>> {
+        let call = Call::GetSecretValue;
+        match self
+            .client
+            .get_secret_value()
+            .secret_id(full)
+            .version_id(version_id)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                versioned(call, out.secret_string(), out.version_id()).map(|v| Some(v.value))
+            }
+            Err(e) => {
+                let e = map_sdk_error(call, e);
+                match e.kind() {
+                    ErrorKind::NotFound => Ok(None),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The compare-and-swap write: `PutSecretValue` of `value` as version `token`.
+    ///
+    /// The SDK's own retries are off for this request: a retry of it would be correct (same
+    /// token, same data: a no-op if the first attempt was applied, refused if another writer
+    /// took the token meanwhile), but the SDK also retries LocalStack's HTTP 500 answer to a
+    /// lost race, three times with backoff. We retry ourselves instead, and only when the
+    /// outcome is open: after throttling (nothing applied) or a 5xx / timeout / dropped
+    /// connection, where the request may or may not have been applied. For the latter we read
+    /// version `token` back: our data means our write landed (success, even if a later writer
+    /// has moved on since); other data means another writer won (`Conflict`, nothing of ours
+    /// is visible); no such version means it was not applied (yet), and sending the very same
+    /// request again is safe for the same reasons as above.
+    async fn cas_put(&self, name: &str, full: &str, value: &str, token: &str) -> Result<String> {
+        let call = Call::PutSecretValue;
+        let mut backoff = Duration::from_millis(50);
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .client
+                .put_secret_value()
+                .secret_id(full)
+                .secret_string(value)
+                .client_request_token(token)
+                .customize()
+                .config_override(
+                    aws_sdk_secretsmanager::config::Builder::default()
+                        .retry_config(RetryConfig::disabled()),
+                )
+                .send()
+                .await;
+            let err = match sent {
+                Ok(out) => {
+                    let version = out.version_id.ok_or_else(|| no_version(call))?;
+                    self.seen.record(name, &version);
+                    return Ok(version);
+                }
+                Err(e) => map_sdk_error(call, e),
+            };
+            match err.kind() {
+                // ResourceExists: the token is taken by another writer's data. NotFound /
+                // Conflict: the secret was deleted (or scheduled for deletion) since the read.
+                ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::Conflict => {
+                    return Err(lost_race(err));
+                }
+                ErrorKind::RateLimited => {}
+                ErrorKind::Unavailable => match self.version_value(full, token).await? {
+                    Some(stored) if stored == value => {
+                        self.seen.record(name, token);
+                        return Ok(token.to_string());
+                    }
+                    Some(_) => return Err(lost_race(err)),
+                    None => {}
+                },
+                _ => return Err(err),
+            }
+            if attempt >= CAS_PUT_ATTEMPTS {
+                return Err(err);
+            }
+            attempt += 1;
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
     }
 
     async fn restore(&self, full: &str) -> Result<()> {
@@ -255,7 +366,11 @@ impl SecretBackend for AwsBackend {
             .secret_id(full)
             .version_stage(CURRENT_LABEL);
         match request.send().await {
-            Ok(out) => versioned(call, out.secret_string(), out.version_id()).map(Some),
+            Ok(out) => {
+                let got = versioned(call, out.secret_string(), out.version_id())?;
+                self.seen.record(name, &got.version);
+                Ok(Some(got))
+            }
             Err(e) => {
                 let e = map_sdk_error(call, e);
                 match e.kind() {
@@ -330,7 +445,7 @@ impl SecretBackend for AwsBackend {
         // Bounded: put, create (lost to a concurrent create), put again; or restore, put.
         let mut lost_creates = 0;
         loop {
-            let err = match self.put_value(&full, value, None).await {
+            let err = match self.put_value(&full, value).await {
                 Ok(version) => return Ok(version),
                 Err(e) => e,
             };
@@ -360,36 +475,32 @@ impl SecretBackend for AwsBackend {
     ) -> Result<String> {
         check_value(value)?;
         let full = self.names.full(name)?;
-        let conflict = |e: Error| match e.kind() {
-            ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::Conflict => Error::new(
+        let Some(expected) = expected else {
+            // AWS answers a repeated CreateSecret with the same token and data as a no-op;
+            // LocalStack and moto answer ResourceExists, which is a Conflict: the engine
+            // re-reads, finds its own index and has nothing left to do.
+            let created = self
+                .create_secret(name, &full, value, Some(version::first()))
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::AlreadyExists | ErrorKind::Conflict => lost_race(e),
+                    _ => e,
+                })?;
+            self.seen.record(name, &created);
+            return Ok(created);
+        };
+        if !self.seen.is_fresh(name, expected) {
+            // See crate::reads: a read this old (or one this process never made) could let a
+            // pruned successor id be written again; re-read instead.
+            return Err(Error::new(
                 ErrorKind::Conflict,
-                "another writer changed the secret since it was read",
+                "the expected version was not read recently by this process; read it again",
             )
             .with_backend(BACKEND)
-            .with_operation(e.operation())
-            .with_source(e),
-            _ => e,
-        };
-        let Some(expected) = expected else {
-            return self
-                .create_secret(name, &full, value)
-                .await
-                .map_err(conflict);
-        };
-        let version = self
-            .put_value(&full, value, Some(vec![PENDING_LABEL.to_string()]))
+            .with_operation(Call::PutSecretValue.name()));
+        }
+        self.cas_put(name, &full, value, &version::successor(expected))
             .await
-            .map_err(conflict)?;
-        self.client
-            .update_secret_version_stage()
-            .secret_id(&full)
-            .version_stage(CURRENT_LABEL)
-            .move_to_version_id(&version)
-            .remove_from_version_id(expected)
-            .send()
-            .await
-            .map_err(|e| conflict(map_sdk_error(Call::UpdateSecretVersionStage, e)))?;
-        Ok(version)
     }
 
     async fn versions_after(&self, _name: &str, _since: Option<&str>) -> Result<Vec<Versioned>> {

@@ -205,6 +205,7 @@ impl AwsSecretsManagerStoreBuilder {
             kms_key_id: self.kms_key_id,
             deletion,
             counter,
+            seen: Default::default(),
         })
     }
 

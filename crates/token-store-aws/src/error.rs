@@ -15,7 +15,6 @@ pub(crate) enum Call {
     BatchGetSecretValue,
     CreateSecret,
     PutSecretValue,
-    UpdateSecretVersionStage,
     DeleteSecret,
     ListSecrets,
     RestoreSecret,
@@ -29,7 +28,6 @@ impl Call {
             Self::BatchGetSecretValue => "BatchGetSecretValue",
             Self::CreateSecret => "CreateSecret",
             Self::PutSecretValue => "PutSecretValue",
-            Self::UpdateSecretVersionStage => "UpdateSecretVersionStage",
             Self::DeleteSecret => "DeleteSecret",
             Self::ListSecrets => "ListSecrets",
             Self::RestoreSecret => "RestoreSecret",
@@ -39,7 +37,7 @@ impl Call {
 
 /// Kind and a value-free message for a service error `code` / HTTP `status` of `call`.
 pub(crate) fn classify(
-    call: Call,
+    _call: Call,
     code: Option<&str>,
     status: Option<u16>,
 ) -> (ErrorKind, &'static str) {
@@ -52,11 +50,6 @@ pub(crate) fn classify(
             Conflict,
             "the secret is not in a state that allows this (for example it is scheduled for deletion)",
         ),
-        // UpdateSecretVersionStage: AWSCURRENT is no longer on RemoveFromVersionId (someone
-        // committed first) or the pending version was pruned: the compare-and-swap lost.
-        "InvalidParameterException" if call == Call::UpdateSecretVersionStage => {
-            (Conflict, "the index changed since it was read")
-        }
         "InvalidParameterException"
         | "ValidationException"
         | "MalformedPolicyDocumentException" => (InvalidInput, "the service rejected a parameter"),
@@ -80,7 +73,10 @@ pub(crate) fn classify(
             PermissionDenied,
             "KMS could not encrypt or decrypt the secret",
         ),
-        "InternalServiceError" | "InternalFailure" | "ServiceUnavailable" => {
+        // LocalStack 4.10 also answers a PutSecretValue that reuses a ClientRequestToken with
+        // different data with HTTP 500 InternalError (AWS: ResourceExistsException); the
+        // compare-and-swap resolves that by reading the version back (backend.rs).
+        "InternalServiceError" | "InternalFailure" | "InternalError" | "ServiceUnavailable" => {
             (Unavailable, "Secrets Manager had an internal error")
         }
         _ => match status {
@@ -141,9 +137,14 @@ mod tests {
                 ErrorKind::Conflict,
             ),
             (
-                Call::UpdateSecretVersionStage,
-                "InvalidParameterException",
-                ErrorKind::Conflict,
+                Call::PutSecretValue,
+                "ResourceExistsException",
+                ErrorKind::AlreadyExists,
+            ),
+            (
+                Call::PutSecretValue,
+                "InternalError",
+                ErrorKind::Unavailable,
             ),
             (
                 Call::PutSecretValue,

@@ -10,16 +10,24 @@ use crate::config::AwsSecretsManagerStoreBuilder;
 
 /// Tokens in AWS Secrets Manager: one secret per token (`<prefix>token/<id>`) plus one index
 /// secret (`<prefix>index`) with hashed lookup keys, kept consistent by the core engine with
-/// a staging-label compare-and-swap.
+/// a one-call compare-and-swap (numbered `ClientRequestToken`s, see [`AwsBackend`]).
 ///
 /// Service calls per operation (Secrets Manager requests, as counted by [`calls`](Self::calls)):
-/// `find_token` by user name or access token 2; `find_token_by_id` 1; `get_tokens` of N tokens
-/// 1 + ⌈N/20⌉; save of a new token 4 (index read, `CreateSecret`, `PutSecretValue` +
-/// `UpdateSecretVersionStage`; the very first save creates the index with `CreateSecret`
-/// instead of the last two); save of a refreshed token 5 (index read, token read,
-/// `PutSecretValue` of the token, index compare-and-swap of 2); save of an unchanged token 2;
-/// `delete_token` 4; `delete_tokens` of N tokens ⌈N/100⌉ `ListSecrets` + N `DeleteSecret` +
-/// 3 (index read and compare-and-swap). Each lost compare-and-swap adds 3 (re-read + retry).
+///
+/// | operation | requests |
+/// | --- | --- |
+/// | `find_token` by user name or access token | 2 |
+/// | `find_token_by_id` | 1 |
+/// | `get_tokens` of N tokens | 1 + ⌈N/20⌉ |
+/// | save of a new token | 3: index read, `CreateSecret`, index `PutSecretValue` (the very first save: `CreateSecret` for the index instead) |
+/// | save of a refreshed token | 4: index read, token read, token `PutSecretValue`, index `PutSecretValue` |
+/// | save of an unchanged token | 2 |
+/// | `delete_token` | 3 |
+/// | `delete_tokens` of N tokens | ⌈N/100⌉ `ListSecrets` + N `DeleteSecret` + 2 |
+/// | each lost index compare-and-swap | + 2: the refused `PutSecretValue` and the re-read (LocalStack: + 1 read of the contested version) |
+///
+/// Before the numbered versions an index write took 2 requests (`PutSecretValue` under a
+/// staging label + `UpdateSecretVersionStage`) and a lost race 3.
 #[derive(Debug)]
 pub struct AwsSecretsManagerStore {
     engine: SecretIndexStore,

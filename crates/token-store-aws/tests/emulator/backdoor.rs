@@ -1,7 +1,8 @@
 //! Reading what the store wrote with the SDK directly: token secrets hold the token JSON,
-//! the index holds no plaintext, secrets carry the ownership tags, the CAS leaves labels tidy.
+//! the index holds no plaintext, secrets carry the ownership tags, index versions are numbered
+//! and carry no label but AWSCURRENT / AWSPREVIOUS.
 
-use token_store_aws::{OWNER_TAG, PENDING_LABEL, PREFIX_TAG};
+use token_store_aws::{OWNER_TAG, PREFIX_TAG, VERSION_PREFIX};
 use token_store_core::{Token, TokenStore};
 
 use crate::harness::{fresh_store, prefix, sdk_client};
@@ -98,10 +99,16 @@ async fn raw_secrets_hold_json_and_the_index_no_plaintext() {
     );
     let (current_id, labels) = current[0];
     assert_eq!(current_id, index.version_id().unwrap());
-    assert!(
-        labels.iter().any(|l| l == PENDING_LABEL),
-        "the pending label stays on the last write: {labels:?}"
+    // Two index commits: CreateSecret wrote sequence 1, the compare-and-swap sequence 2.
+    assert_eq!(current_id, &format!("{VERSION_PREFIX}00000000000000000002"));
+    assert_eq!(labels, &["AWSCURRENT".to_string()]);
+    let previous = format!("{VERSION_PREFIX}00000000000000000001");
+    assert_eq!(
+        stages.get(&previous).map(Vec::as_slice),
+        Some(&["AWSPREVIOUS".to_string()][..]),
+        "{stages:?}"
     );
+    assert_eq!(stages.len(), 2, "no other labelled versions: {stages:?}");
     let tags = described.tags();
     let tag = |key: &str| {
         tags.iter()

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use token_store_aws::AwsSecretsManagerStore;
-use token_store_core::{Token, TokenStore};
+use token_store_core::testkit::random_namespace;
+use token_store_core::{ErrorKind, SecretBackend, Token, TokenStore};
 
-use crate::harness::fresh_store;
+use crate::harness::{Target, backend, fresh_store, target};
 
 fn token(n: usize) -> Token {
     Token::builder()
@@ -45,7 +46,6 @@ async fn service_calls_per_operation() {
             ("GetSecretValue", 1),
             ("CreateSecret", 1),
             ("PutSecretValue", 1),
-            ("UpdateSecretVersionStage", 1),
         ],
     );
 
@@ -70,11 +70,7 @@ async fn service_calls_per_operation() {
     expect(
         &store,
         "save (refreshed access token)",
-        &[
-            ("GetSecretValue", 2),
-            ("PutSecretValue", 2),
-            ("UpdateSecretVersionStage", 1),
-        ],
+        &[("GetSecretValue", 2), ("PutSecretValue", 2)],
     );
 
     store.save_token(&refreshed).await.unwrap();
@@ -101,7 +97,6 @@ async fn service_calls_per_operation() {
             ("DeleteSecret", 1),
             ("GetSecretValue", 1),
             ("PutSecretValue", 1),
-            ("UpdateSecretVersionStage", 1),
         ],
     );
 
@@ -115,11 +110,62 @@ async fn service_calls_per_operation() {
             ("DeleteSecret", 44),
             ("GetSecretValue", 1),
             ("PutSecretValue", 1),
-            ("UpdateSecretVersionStage", 1),
         ],
     );
     assert!(store.get_tokens().await.unwrap().is_empty());
     store.calls().reset();
     assert!(store.get_tokens().await.unwrap().is_empty());
     expect(&store, "get_tokens (0)", &[("GetSecretValue", 1)]);
+}
+
+/// A compare-and-swap is one `PutSecretValue`; losing one costs that request only (moto, AWS:
+/// `ResourceExistsException`) or that request plus a read of the contested version
+/// (LocalStack answers HTTP 500, see `localstack/NOTES.md`), then the engine's re-read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_and_swap_calls_and_lost_race() {
+    let backend = backend(&random_namespace()).await;
+    let v1 = backend
+        .put_if_current("index", "{\"v\":1}", None)
+        .await
+        .unwrap();
+    assert_eq!(backend.calls().counts().get("CreateSecret"), Some(&1));
+    backend.calls().reset();
+    let v2 = backend
+        .put_if_current("index", "{\"v\":2}", Some(&v1))
+        .await
+        .unwrap();
+    assert_eq!(
+        backend.calls().counts(),
+        BTreeMap::from([("PutSecretValue".to_string(), 1)]),
+        "a won compare-and-swap is one request"
+    );
+    backend.calls().reset();
+    let err = backend
+        .put_if_current("index", "{\"v\":3}", Some(&v1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let lost: &[(&str, u64)] = match target() {
+        Target::Moto => &[("PutSecretValue", 1)],
+        Target::LocalStack => &[("GetSecretValue", 1), ("PutSecretValue", 1)],
+    };
+    let lost: BTreeMap<String, u64> = lost.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    println!(
+        "requests lost compare-and-swap: {:?}",
+        backend.calls().counts()
+    );
+    assert_eq!(backend.calls().counts(), lost);
+    // Our own request replayed (same token, same data) is accepted and changes nothing.
+    backend.calls().reset();
+    let again = backend
+        .put_if_current("index", "{\"v\":2}", Some(&v1))
+        .await
+        .unwrap();
+    assert_eq!(again, v2);
+    let current = backend.get("index").await.unwrap().unwrap();
+    assert_eq!(
+        (current.value.as_str(), current.version.as_str()),
+        ("{\"v\":2}", v2.as_str())
+    );
+    backend.delete("index").await.unwrap();
 }
