@@ -83,6 +83,9 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
     /// Compare-and-swap ([`IndexProtocol::CompareAndSwap`] only): make `value` current only
     /// when the current version is `expected` (`None`: only when the secret does not exist).
     /// `Conflict` when another writer got there first; nothing visible changes then.
+    /// `expected` comes from this backend's own recent `get` or `put_if_current` (a backend
+    /// may answer `Conflict` for a version it has not seen lately, e.g. AWS, whose successor
+    /// version ids are only protected for 24 hours).
     async fn put_if_current(
         &self,
         name: &str,

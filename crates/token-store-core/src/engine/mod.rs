@@ -438,6 +438,11 @@ impl SecretIndexStore {
             return self.update(existing, row).await;
         }
         let explicit_id = row.id.is_some();
+        // Refuse a token over the backend's limit before anything is written (the id it
+        // gets is at most 10 digits).
+        let mut widest = row.clone();
+        widest.id = Some(crate::lookup::MAX_ID.to_string());
+        self.encode_token(&widest)?;
         let mut id = match &row.id {
             Some(id) => parse_id(id)?,
             None => self.allocate_id().await?,

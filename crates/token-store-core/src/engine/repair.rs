@@ -12,6 +12,14 @@ use crate::{ErrorKind, Result};
 /// How long an index entry of a token that does not exist is taken for a save in flight.
 const IN_FLIGHT_MS: u64 = 10 * 60 * 1000;
 
+/// How recent a stored token is: its access token's expiry, then its id.
+fn recency(token: &crate::Token) -> (i64, u64) {
+    (
+        token.expiry_time.unwrap_or(i64::MIN),
+        crate::lookup::id_number(token.id.as_deref().unwrap_or("")),
+    )
+}
+
 /// What [`SecretIndexStore::repair`] found and fixed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -22,10 +30,14 @@ pub struct RepairReport {
     pub entries_added: usize,
     /// Index entries removed (stale keys, tokens gone) and unreadable index secrets reset.
     pub entries_fixed: usize,
+    /// Token secrets deleted because another token of the same user name was newer (a store
+    /// that lost its index under an older version of this library could hold two).
+    pub duplicates_folded: usize,
 }
 
 impl SecretIndexStore {
-    /// Rebuild the index from the token secrets: add entries for keys a token holds that the
+    /// Rebuild the index from the token secrets: fold tokens that share a user name into the
+    /// newest, add entries for keys a token holds that the
     /// index lacks, remove entries whose token no longer holds the key or has been gone for
     /// ten minutes (younger ones may belong to a save in flight), reset
     /// unreadable index secrets, and convert a first-format index. Costs one list, one read
@@ -46,8 +58,9 @@ impl SecretIndexStore {
             .filter(|id| crate::lookup::parse_id(id).is_ok())
             .collect();
         ids.sort_by_key(|id| crate::lookup::id_number(id));
-        let tokens = self.read_tokens(&ids).await?;
+        let mut tokens = self.read_tokens(&ids).await?;
         report.tokens_scanned = tokens.len();
+        report.duplicates_folded = self.fold_duplicate_users(&mut tokens).await?;
         let wanted: BTreeSet<(Key, String)> = tokens
             .iter()
             .flat_map(|t| {
@@ -104,6 +117,42 @@ impl SecretIndexStore {
         })
         .await?;
         Ok(report)
+    }
+
+    /// One token per user name: of tokens sharing one, the newest (latest access-token
+    /// expiry, then largest id) stays and the others' secrets are deleted.
+    async fn fold_duplicate_users(&self, tokens: &mut Vec<crate::Token>) -> Result<usize> {
+        let mut newest: std::collections::BTreeMap<String, (i64, u64)> = Default::default();
+        for token in tokens.iter() {
+            if let Some(user) = token.user_name.as_deref().filter(|u| !u.is_empty()) {
+                let rank = recency(token);
+                let best = newest.entry(user.to_string()).or_insert(rank);
+                *best = (*best).max(rank);
+            }
+        }
+        let mut folded = 0;
+        let mut kept = Vec::with_capacity(tokens.len());
+        for token in tokens.drain(..) {
+            let superseded = token
+                .user_name
+                .as_deref()
+                .and_then(|user| newest.get(user))
+                .is_some_and(|best| *best != recency(&token));
+            if superseded {
+                let id = token.id.clone().unwrap_or_default();
+                self.backend.delete(&super::token_secret_name(&id)).await?;
+                tracing::warn!(
+                    backend = self.backend.kind(),
+                    id,
+                    "repair removed an older duplicate token of a user"
+                );
+                folded += 1;
+            } else {
+                kept.push(token);
+            }
+        }
+        *tokens = kept;
+        Ok(folded)
     }
 
     /// Delete index secrets whose value cannot be read as index data, so they are rebuilt.

@@ -28,6 +28,7 @@ cases!(
     engine_lost_index_is_repaired,
     engine_index_grows_past_one_secret,
     engine_first_format_index_is_upgraded,
+    engine_repair_folds_duplicate_users,
     engine_too_large_token_makes_no_call,
     engine_interleaved_index_writers_lose_nothing,
     engine_interleaved_same_user_saves_leave_one_token,
@@ -477,6 +478,42 @@ async fn engine_first_format_index_is_upgraded(harness: &dyn BackendHarness, nam
     assert_eq!(store.get_tokens().await.unwrap().len(), 3);
     let root = backend.get(INDEX_NAME).await.unwrap().unwrap().value;
     assert!(root.contains(r#""v":2"#), "root converted: {root}");
+    store.delete_tokens().await.unwrap();
+}
+
+async fn engine_repair_folds_duplicate_users(harness: &dyn BackendHarness, namespace: String) {
+    let backend = harness.backend(&namespace).await;
+    let store = SecretIndexStore::new(backend.clone());
+    store.save_token(&sample(1)).await.unwrap();
+    store.save_token(&sample(2)).await.unwrap();
+    // Behind the engine's back (as a store that lost its index under the first format could
+    // end up): two more token secrets of user 1, one newer (later expiry) than the original.
+    for (id, expiry, access) in [(7, 1_800_000_000_000i64, "newest"), (8, 1, "oldest")] {
+        let mut token = sample(1);
+        token.id = Some(id.to_string());
+        token.expiry_time = Some(expiry);
+        token.access_token = Some(format!("1000.access.{access}"));
+        backend
+            .create(
+                &token_secret_name(&id.to_string()),
+                &serde_json::to_string(&token).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let report = store.repair().await.unwrap();
+    assert_eq!(report.duplicates_folded, 2, "{report:?}");
+    let found = store.find_token(&by_user(1)).await.unwrap().unwrap();
+    assert_eq!(found.id.as_deref(), Some("7"), "the newest token wins");
+    assert_eq!(found.access_token.as_deref(), Some("1000.access.newest"));
+    let ids: Vec<_> = store
+        .get_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id.unwrap())
+        .collect();
+    assert_eq!(ids, vec!["2", "7"]);
     store.delete_tokens().await.unwrap();
 }
 

@@ -782,15 +782,12 @@ impl SecretBackend for QuotaBackend {
                 version: !exists,
                 ..step(AwsCreateSecret)
             }],
-            // The version is written (under a pending label) before the label move that
-            // may lose the race: a lost compare-and-swap still costs a version.
-            (Service::Aws, Some(_)) => vec![
-                Step {
-                    version: exists,
-                    ..step(AwsPutSecretValue)
-                },
-                step(AwsUpdateSecretVersionStage),
-            ],
+            // One PutSecretValue whose ClientRequestToken names the successor of the version
+            // read; a lost race is refused (counted as a version all the same: an overcount).
+            (Service::Aws, Some(_)) => vec![Step {
+                version: exists,
+                ..step(AwsPutSecretValue)
+            }],
             // The merge-log adapters have no conditional write and make no call.
             _ => vec![],
         };
