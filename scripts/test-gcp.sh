@@ -46,7 +46,7 @@ for emulator in $EMULATORS; do
     cargo test -p token-store-gcp --features emulator-tests --tests -- --nocapture >"$log" 2>&1
   status=$?
   set -e
-  grep -E '^(test |GATED|service calls|16x25|raw token|ListSecrets pages|test result|running)|panicked' "$log" || true
+  grep -E '^(test |GATED|service calls|32x25|large store|raw token|ListSecrets pages|test result|running)|panicked' "$log" || true
   if [ "$status" -ne 0 ]; then
     tail -n 60 "$log" >&2
     echo "token-store-gcp tests FAILED against $emulator (full log: $log)" >&2

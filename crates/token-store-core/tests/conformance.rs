@@ -103,31 +103,35 @@ mod engine_merge_log_opaque_versions {
 
 mod stress {
     use super::*;
-    use token_store_core::testkit::stress_distinct_users;
+    use token_store_core::testkit::{large_store, stress_with_shared_user};
 
     static CAS: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
     static LOG: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
     static OPAQUE: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
 
-    /// 16 writers × 25 distinct users: all 400 found, the index exact.
-    async fn sixteen_by_twenty_five(harness: &'static MemoryBackends) {
-        let report = stress_distinct_users(harness, 16, 25).await;
+    /// 32 writers × 25 distinct users plus 16 saves of one shared user at once: all found by
+    /// each key, one token for the shared user, the index exact; then a store of 2,000.
+    async fn many_writers_and_a_large_store(harness: &'static MemoryBackends) {
+        let report = stress_with_shared_user(harness, 32, 25, 16).await;
         println!("{report:?}");
-        assert_eq!(report.index_entries, 400);
+        assert_eq!(report.index_entries, 801);
+        let large = large_store(harness, 2_000, 6).await;
+        println!("{large:?}");
+        assert!(large.shards > 1, "a store of 2,000 spreads over shards");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn distinct_users_compare_and_swap() {
-        sixteen_by_twenty_five(shared(&CAS, MemoryBackend::compare_and_swap)).await;
+    async fn compare_and_swap() {
+        many_writers_and_a_large_store(shared(&CAS, MemoryBackend::compare_and_swap)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn distinct_users_merge_log() {
-        sixteen_by_twenty_five(shared(&LOG, MemoryBackend::merge_log)).await;
+    async fn merge_log() {
+        many_writers_and_a_large_store(shared(&LOG, MemoryBackend::merge_log)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn distinct_users_merge_log_opaque_versions() {
-        sixteen_by_twenty_five(shared(&OPAQUE, MemoryBackend::merge_log_opaque)).await;
+    async fn merge_log_opaque_versions() {
+        many_writers_and_a_large_store(shared(&OPAQUE, MemoryBackend::merge_log_opaque)).await;
     }
 }

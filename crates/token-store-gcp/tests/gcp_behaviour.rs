@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::{Emulator, GcpHarness, harness};
 use google_cloud_secretmanager_v1::model::secret_version::State;
-use token_store_core::testkit::{random_namespace, stress_distinct_users};
+use token_store_core::testkit::{large_store, random_namespace, stress_with_shared_user};
 use token_store_core::{
     EngineOptions, ErrorKind, SecretBackend, SecretIndexStore, Token, TokenStore,
 };
@@ -39,15 +39,23 @@ fn calls(pairs: &[(&'static str, u64)]) -> BTreeMap<&'static str, u64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_distinct_users_16x25() {
+async fn thirty_two_writers_and_sixteen_saves_of_one_user() {
     let h = harness();
-    let report = stress_distinct_users(&h, 16, 25).await;
-    println!("16x25 against {:?}: {report:?}", h.emulator);
-    assert_eq!(report.saved, 400);
+    let report = stress_with_shared_user(&h, 32, 25, 16).await;
+    println!("32x25+16 against {:?}: {report:?}", h.emulator);
+    assert_eq!(report.saved, 801);
     assert_eq!(
-        report.index_entries, 400,
+        report.index_entries, 801,
         "the index holds exactly one entry per token"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn large_store_lists_and_finds_every_token() {
+    let h = harness();
+    let report = large_store(&h, 2_000, 6).await;
+    println!("large store against {:?}: {report:?}", h.emulator);
+    assert!(report.shards > 1);
 }
 
 #[tokio::test]

@@ -544,54 +544,72 @@ impl SecretIndexStore {
         Ok(row)
     }
 
-    /// Concurrent first saves of one user name each created a token. Whichever writer sees
-    /// the duplicates folds them into the smallest id (its own values win, empty fields are
-    /// filled from the kept token) and removes the others, so one token remains.
+    /// Concurrent first saves of one user name each created a token; the smallest id
+    /// survives. Entries are written before tokens, so of two such writers at least one sees
+    /// the other's entries when it checks after its create (a token whose entries exist but
+    /// which is not created yet is waited for briefly). A writer that sees a smaller token of
+    /// its user moves its values into the smallest and removes its own token; a writer that
+    /// is the smallest removes the larger ones it sees.
     async fn fold_duplicate_user(&self, row: Token, user: &str) -> Result<Token> {
-        let my_id = row.id.clone().unwrap_or_default();
+        let my_number = crate::lookup::id_number(row.id.as_deref().unwrap_or(""));
         let key = LookupKey::UserName(user);
-        let fresh = self.fresh_since();
-        let leaf = self.locate_cached(&Key::of_lookup(&key), fresh).await?;
-        let mut duplicates = Vec::new();
-        for other in leaf
-            .state
-            .value
-            .candidates(&Key::of_lookup(&key))
-            .into_iter()
-            .filter(|id| *id != my_id)
-        {
-            if let Some(stored) = self.read_token(&other).await?
-                && key.matches(&stored)
+        let hashed = Key::of_lookup(&key);
+        let mut wait = Duration::from_millis(50);
+        let mut others: Vec<Token> = Vec::new();
+        for attempt in 0..5 {
+            let leaf = if attempt == 0 {
+                self.locate_cached(&hashed, self.fresh_since()).await?
+            } else {
+                self.locate(&hashed).await?
+            };
+            let mut pending = false;
+            others.clear();
+            for id in leaf.state.value.candidates(&hashed) {
+                if crate::lookup::id_number(&id) == my_number {
+                    continue;
+                }
+                match self.read_token(&id).await? {
+                    Some(stored) if key.matches(&stored) => others.push(stored),
+                    Some(_) => {}
+                    None => pending |= crate::lookup::id_number(&id) < my_number,
+                }
+            }
+            if !pending {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+        let smallest = others
+            .iter()
+            .min_by_key(|t| crate::lookup::id_number(t.id.as_deref().unwrap_or("")));
+        match smallest {
+            Some(keep)
+                if crate::lookup::id_number(keep.id.as_deref().unwrap_or("")) < my_number =>
             {
-                duplicates.push(stored);
+                self.yield_to(row, keep.clone()).await
+            }
+            _ => {
+                for larger in &others {
+                    self.remove_token(larger).await?;
+                }
+                Ok(row)
             }
         }
-        let Some(keep) = duplicates
-            .iter()
-            .min_by_key(|t| crate::lookup::id_number(t.id.as_deref().unwrap_or("")))
-        else {
-            return Ok(row);
-        };
+    }
+
+    /// Move `row`'s values into `keep` (a token of the same user with a smaller id), then
+    /// remove `row`'s own token.
+    async fn yield_to(&self, row: Token, keep: Token) -> Result<Token> {
         let keep_id = keep.id.clone().unwrap_or_default();
-        if crate::lookup::id_number(&keep_id) > crate::lookup::id_number(&my_id) {
-            // Mine is the smallest: the others go.
-            for victim in &duplicates {
-                self.remove_token(victim).await?;
-            }
-            return Ok(row);
-        }
         let mut merged = row.clone();
-        merged.merge_from(keep);
+        merged.merge_from(&keep);
         merged.id = Some(keep_id.clone());
-        let kept = keep.clone();
-        self.update(kept, merged.clone()).await?;
-        for victim in duplicates
-            .iter()
-            .filter(|t| t.id.as_deref() != Some(keep_id.as_str()))
-            .chain([&row])
-        {
-            self.remove_token(victim).await?;
-        }
+        self.apply_changes(additions(&merged, &keep_id)).await?;
+        self.backend
+            .put(&token_secret_name(&keep_id), &self.encode_token(&merged)?)
+            .await?;
+        self.remove_token(&row).await?;
         Ok(merged)
     }
 

@@ -257,7 +257,10 @@ impl SecretIndexStore {
         let shard = &leaf.state.value;
         let too_busy = shard.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY;
         let too_big = shard.encode().len() > self.backend.limits().max_value_bytes / 2;
+        // Only where versions are opaque (Azure): every read lists them all, and none can be
+        // deleted. Numbered versions (GCP) are retired as they are superseded.
         let too_long = self.backend.index_protocol() == IndexProtocol::MergeLog
+            && self.backend.is_next_version("1", "2").is_none()
             && shard.n >= self.options.max_versions_per_shard;
         too_busy || too_big || too_long
     }

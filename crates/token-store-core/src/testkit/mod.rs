@@ -21,7 +21,9 @@ use rand::Rng as _;
 
 pub use counting::{CountingBackend, INDEX_SHARDS};
 pub use memory_backend::MemoryBackend;
-pub use stress::{StressReport, stress_distinct_users};
+pub use stress::{
+    LargeStoreReport, StressReport, large_store, stress_distinct_users, stress_with_shared_user,
+};
 
 use crate::{SecretBackend, SecretIndexStore, TokenStore};
 

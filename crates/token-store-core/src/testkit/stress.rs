@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{BackendHarness, random_namespace};
-use crate::{SHARD_PREFIX, SecretIndexStore, Token, TokenStore};
+use crate::{EngineOptions, SHARD_PREFIX, SecretIndexStore, Token, TokenStore};
 
 /// What [`stress_distinct_users`] observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +27,34 @@ pub async fn stress_distinct_users(
     tasks: usize,
     per_task: usize,
 ) -> StressReport {
+    stress_with_shared_user(harness, tasks, per_task, 0).await
+}
+
+/// [`stress_distinct_users`] with, at the same time, `shared_savers` more writers each saving
+/// one shared user (a new access token each): afterwards that user has exactly one token.
+pub async fn stress_with_shared_user(
+    harness: &dyn BackendHarness,
+    tasks: usize,
+    per_task: usize,
+    shared_savers: usize,
+) -> StressReport {
     let namespace = random_namespace();
     let mut handles = Vec::new();
     let mut engines = Vec::new();
-    for t in 0..tasks {
-        let engine = Arc::new(SecretIndexStore::new(harness.backend(&namespace).await));
+    for t in 0..tasks + shared_savers {
+        let engine = Arc::new(SecretIndexStore::with_options(
+            harness.backend(&namespace).await,
+            busy_options(),
+        ));
         engines.push(engine.clone());
         handles.push(tokio::spawn(async move {
+            if t >= tasks {
+                engine
+                    .save_token(&shared(t))
+                    .await
+                    .unwrap_or_else(|e| panic!("shared save {t}: {e}"));
+                return;
+            }
             for i in 0..per_task {
                 engine
                     .save_token(&user(t, i))
@@ -76,10 +97,29 @@ pub async fn stress_distinct_users(
             }
         }
     }
+    let shared_tokens = usize::from(shared_savers > 0);
+    if shared_savers > 0 {
+        let query = Token::builder()
+            .user_name(shared(0).user_name.unwrap_or_default())
+            .build();
+        let found = store
+            .find_token(&query)
+            .await
+            .unwrap()
+            .expect("the shared user is found");
+        let by_access = Token::builder()
+            .access_token(found.access_token.unwrap_or_default())
+            .build();
+        assert!(store.find_token(&by_access).await.unwrap().is_some());
+    }
     let all = store.get_tokens().await.unwrap();
-    assert_eq!(all.len(), tasks * per_task);
+    assert_eq!(
+        all.len(),
+        tasks * per_task + shared_tokens,
+        "one token per user, one for the shared user"
+    );
     let ids: BTreeSet<_> = all.iter().map(|t| t.id.clone()).collect();
-    assert_eq!(ids.len(), tasks * per_task, "unique ids");
+    assert_eq!(ids.len(), all.len(), "unique ids");
     assert!(
         !backend.list(SHARD_PREFIX).await.unwrap().is_empty(),
         "index exists"
@@ -87,16 +127,115 @@ pub async fn stress_distinct_users(
     let merged_entries = store.index_entries().await.unwrap();
     assert_eq!(
         merged_entries,
-        tasks * per_task,
+        tasks * per_task + shared_tokens,
         "index holds exactly one entry per token"
     );
     store.delete_tokens().await.unwrap();
     StressReport {
-        saved: tasks * per_task,
+        saved: tasks * per_task + shared_tokens,
         cas_retries,
         merges,
         index_entries: merged_entries,
     }
+}
+
+/// Engine options for many writers on one small index: a generous retry budget (48 writers
+/// racing one shard lose many compare-and-swaps before it splits).
+fn busy_options() -> EngineOptions {
+    EngineOptions {
+        max_index_retries: 400,
+        ..EngineOptions::default()
+    }
+}
+
+/// What [`large_store`] measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LargeStoreReport {
+    /// Tokens saved.
+    pub tokens: usize,
+    /// Seconds to save them all.
+    pub save_seconds: f64,
+    /// Seconds of one `get_tokens`.
+    pub get_tokens_seconds: f64,
+    /// Index shards at the end.
+    pub shards: usize,
+}
+
+/// Save `tokens` distinct users with `writers` writers, then check `get_tokens` lists each
+/// once and every 50th is found by user name, access token and refresh token.
+pub async fn large_store(
+    harness: &dyn BackendHarness,
+    tokens: usize,
+    writers: usize,
+) -> LargeStoreReport {
+    let namespace = random_namespace();
+    let started = std::time::Instant::now();
+    let mut handles = Vec::new();
+    for lane in 0..writers {
+        let engine =
+            SecretIndexStore::with_options(harness.backend(&namespace).await, busy_options());
+        handles.push(tokio::spawn(async move {
+            for n in (lane..tokens).step_by(writers) {
+                engine
+                    .save_token(&user(0, n))
+                    .await
+                    .unwrap_or_else(|e| panic!("save {n}: {e}"));
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("writer task");
+    }
+    let save_seconds = started.elapsed().as_secs_f64();
+    let backend = harness.backend(&namespace).await;
+    let store = SecretIndexStore::new(backend.clone());
+    let listed = std::time::Instant::now();
+    let all = store.get_tokens().await.unwrap();
+    let get_tokens_seconds = listed.elapsed().as_secs_f64();
+    assert_eq!(all.len(), tokens, "get_tokens lists every token");
+    let users: BTreeSet<_> = all.iter().map(|t| t.user_name.clone()).collect();
+    assert_eq!(users.len(), tokens, "each token once");
+    for n in (0..tokens).step_by(50) {
+        let expected = user(0, n);
+        for query in [
+            Token::builder()
+                .user_name(expected.user_name.clone().unwrap())
+                .build(),
+            Token::builder()
+                .access_token(expected.access_token.clone().unwrap())
+                .build(),
+            Token::builder()
+                .client_id("c")
+                .client_secret("s")
+                .refresh_token(expected.refresh_token.clone().unwrap())
+                .build(),
+        ] {
+            let found = store.find_token(&query).await.unwrap();
+            assert_eq!(
+                found.and_then(|t| t.user_name),
+                expected.user_name,
+                "token {n}"
+            );
+        }
+    }
+    let shards = backend.list(SHARD_PREFIX).await.unwrap().len();
+    store.delete_tokens().await.unwrap();
+    LargeStoreReport {
+        tokens,
+        save_seconds,
+        get_tokens_seconds,
+        shards,
+    }
+}
+
+fn shared(writer: usize) -> Token {
+    Token::builder()
+        .user_name("stress-shared@example.com")
+        .client_id("1000.STRESS")
+        .client_secret("stress-secret")
+        .access_token(format!("1000.access.shared.{writer}"))
+        .refresh_token("1000.refresh.shared")
+        .build()
 }
 
 fn user(task: usize, i: usize) -> Token {

@@ -87,7 +87,7 @@ async fn aws_versions_trip_at_101_in_24h_and_slide() {
 }
 
 #[tokio::test]
-async fn aws_lost_compare_and_swap_still_writes_a_version() {
+async fn aws_compare_and_swap_is_one_put_and_a_lost_one_is_counted() {
     let (b, clock) = model(Service::Aws);
     let v1 = b.put_if_current("idx", "a", None).await.unwrap();
     clock.advance(S);
@@ -96,8 +96,12 @@ async fn aws_lost_compare_and_swap_still_writes_a_version() {
     let lost = b.put_if_current("idx", "c", Some(&v1)).await.unwrap_err();
     assert_eq!(lost.kind(), ErrorKind::Conflict);
     let r = b.report();
-    assert_eq!(r.max_versions_24h, 3, "create + 2 PutSecretValue");
-    assert_eq!(r.calls["UpdateSecretVersionStage"], 2);
+    assert_eq!(
+        r.max_versions_24h, 3,
+        "create + 2 PutSecretValue (the lost one counted)"
+    );
+    assert_eq!(r.calls["PutSecretValue"], 2);
+    assert!(!r.calls.contains_key("UpdateSecretVersionStage"));
     assert_eq!(r.calls["CreateSecret"], 1);
     assert_eq!(
         b.versions_after("idx", None).await.unwrap_err().kind(),
