@@ -385,7 +385,16 @@ impl SecretIndexStore {
 
     /// A fresh id: from this process's reserved ids, else reserved from the root (one
     /// root write; several ids at once when the root is busy, so it stays under its rate).
-    async fn allocate_id(&self) -> Result<u64> {
+    /// `collisions` counts the ids this save already found taken: the pool is then dropped
+    /// (another process reserved the same ids, as merge-log roots allow) and the reservation
+    /// starts a random distance past the high-water mark so racing writers spread out.
+    async fn allocate_id(&self, collisions: u32) -> Result<u64> {
+        if collisions > 0 {
+            self.id_pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
         if let Some(id) = self
             .id_pool
             .lock()
@@ -400,13 +409,21 @@ impl SecretIndexStore {
             root = self.read_value::<Root>(INDEX_NAME).await?;
         }
         let block = id_block(root.value.writes_in_window(self.now_minute()));
+        // Merge-log roots have no compare-and-swap: writers reading the same root reserve the
+        // same ids (the create of all but one fails). After a collision, start a random
+        // distance past the mark so racing writers rarely pick the same ids again.
+        let skip = if collisions > 0 {
+            rand::Rng::random_range(&mut rand::rng(), 0..u64::from(collisions) * 4)
+        } else {
+            0
+        };
         let reserved = Mutex::new(0u64);
         self.commit_value(INDEX_NAME, root, |value: &mut Root| {
-            let first = value.hi + 1;
+            let first = value.hi + 1 + skip;
             if first + block - 1 > crate::lookup::MAX_ID {
                 return Step::Abort;
             }
-            value.hi += block;
+            value.hi = first + block - 1;
             *reserved.lock().unwrap_or_else(PoisonError::into_inner) = first;
             Step::Write
         })
@@ -445,7 +462,7 @@ impl SecretIndexStore {
         self.encode_token(&widest)?;
         let mut id = match &row.id {
             Some(id) => parse_id(id)?,
-            None => self.allocate_id().await?,
+            None => self.allocate_id(0).await?,
         };
         // Index entries first (they point at a token that does not hold the keys yet, which
         // lookups verify away), then the token, create-only: a name taken by a concurrent
@@ -464,7 +481,7 @@ impl SecretIndexStore {
                 Ok(_) => break,
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && !explicit_id && attempts < 32 => {
                     attempts += 1;
-                    id = self.allocate_id().await?;
+                    id = self.allocate_id(attempts).await?;
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists && explicit_id => {
                     // Someone created this id since we looked: it is an update after all.
@@ -587,11 +604,14 @@ impl SecretIndexStore {
             Some(keep)
                 if crate::lookup::id_number(keep.id.as_deref().unwrap_or("")) < my_number =>
             {
-                self.yield_to(row, keep.clone()).await
+                let merged = self.yield_to(row, keep.clone()).await?;
+                // The token yielded to may itself have been removed by a smaller one meanwhile
+                // (and just written again): fold once more from it (ids only decrease).
+                Box::pin(self.fold_duplicate_user(merged, user)).await
             }
             _ => {
                 for larger in &others {
-                    self.remove_token(larger).await?;
+                    self.remove_duplicate(larger).await?;
                 }
                 Ok(row)
             }
@@ -609,8 +629,19 @@ impl SecretIndexStore {
         self.backend
             .put(&token_secret_name(&keep_id), &self.encode_token(&merged)?)
             .await?;
-        self.remove_token(&row).await?;
+        self.remove_duplicate(&row).await?;
         Ok(merged)
+    }
+
+    /// Remove a duplicate of a user found earlier, unless its id now holds another token (a
+    /// merge-log root can hand one id to two writers; the one whose create failed takes
+    /// another, but once the duplicate is gone its id is free again).
+    async fn remove_duplicate(&self, token: &Token) -> Result<()> {
+        let id = token.id.clone().unwrap_or_default();
+        match self.read_token(&id).await? {
+            Some(now) if now.user_name == token.user_name => self.remove_token(token).await,
+            _ => Ok(()),
+        }
     }
 
     /// Delete a stored token's secret, then its index entries.

@@ -92,7 +92,7 @@ pub async fn stress_with_shared_user(
                     .find_token(&query)
                     .await
                     .unwrap()
-                    .unwrap_or_else(|| panic!("user {t}/{i} not found"));
+                    .unwrap_or_else(|| panic!("user {t}/{i} not found by {query:?}"));
                 assert_eq!(found.user_name, expected.user_name);
             }
         }
