@@ -633,15 +633,22 @@ impl SecretIndexStore {
         Ok(merged)
     }
 
-    /// Remove a duplicate of a user found earlier, unless its id now holds another token (a
-    /// merge-log root can hand one id to two writers; the one whose create failed takes
-    /// another, but once the duplicate is gone its id is free again).
+    /// Remove a duplicate of a user found earlier. Its id may meanwhile hold another token
+    /// (a merge-log root can hand one id to two writers; once the duplicate is gone the id is
+    /// free for the other), whose entries are then restored; or the duplicate itself again (a
+    /// concurrent write to it landed after its delete), which is removed once more.
     async fn remove_duplicate(&self, token: &Token) -> Result<()> {
         let id = token.id.clone().unwrap_or_default();
-        match self.read_token(&id).await? {
-            Some(now) if now.user_name == token.user_name => self.remove_token(token).await,
-            _ => Ok(()),
+        for _ in 0..3 {
+            match self.read_token(&id).await? {
+                Some(now) if now.user_name == token.user_name => {
+                    self.remove_token(&now).await?;
+                }
+                Some(other) => return self.apply_changes(additions(&other, &id)).await,
+                None => return Ok(()),
+            }
         }
+        Ok(())
     }
 
     /// Delete a stored token's secret, then its index entries.
