@@ -209,19 +209,7 @@ async fn assert_every_key_findable(backend: &Arc<dyn SecretBackend>, context: &s
             continue;
         };
         let stored: Token = serde_json::from_str(&raw.value).unwrap();
-        let queries = [
-            Token::builder()
-                .user_name(stored.user_name.clone().unwrap())
-                .build(),
-            Token::builder()
-                .access_token(stored.access_token.clone().unwrap())
-                .build(),
-            Token::builder()
-                .client_id("c")
-                .client_secret("s")
-                .refresh_token(stored.refresh_token.clone().unwrap())
-                .build(),
-        ];
+        let queries = super::key_queries(&stored);
         for query in queries {
             let found = reader
                 .find_token(&query)

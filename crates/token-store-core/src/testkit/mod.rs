@@ -90,6 +90,24 @@ impl<H: BackendHarness> StoreHarness for EngineHarness<H> {
     }
 }
 
+/// The three lookups that find `token`: by user name, by bare access token, and by refresh
+/// token with client credentials.
+pub(crate) fn key_queries(token: &crate::Token) -> [crate::Token; 3] {
+    [
+        crate::Token::builder()
+            .user_name(token.user_name.clone().unwrap_or_default())
+            .build(),
+        crate::Token::builder()
+            .access_token(token.access_token.clone().unwrap_or_default())
+            .build(),
+        crate::Token::builder()
+            .client_id("c")
+            .client_secret("s")
+            .refresh_token(token.refresh_token.clone().unwrap_or_default())
+            .build(),
+    ]
+}
+
 /// A fresh namespace: `t` and 11 random lowercase letters and digits.
 pub fn random_namespace() -> String {
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";

@@ -73,21 +73,7 @@ pub async fn stress_with_shared_user(
     for t in 0..tasks {
         for i in 0..per_task {
             let expected = user(t, i);
-            let by_user = Token {
-                user_name: expected.user_name.clone(),
-                ..Token::default()
-            };
-            let by_access = Token {
-                access_token: expected.access_token.clone(),
-                ..Token::default()
-            };
-            let by_refresh = Token {
-                client_id: Some("c".into()),
-                client_secret: Some("s".into()),
-                refresh_token: expected.refresh_token.clone(),
-                ..Token::default()
-            };
-            for query in [by_user, by_access, by_refresh] {
+            for query in super::key_queries(&expected) {
                 let found = store
                     .find_token(&query)
                     .await
@@ -197,19 +183,7 @@ pub async fn large_store(
     assert_eq!(users.len(), tokens, "each token once");
     for n in (0..tokens).step_by(50) {
         let expected = user(0, n);
-        for query in [
-            Token::builder()
-                .user_name(expected.user_name.clone().unwrap())
-                .build(),
-            Token::builder()
-                .access_token(expected.access_token.clone().unwrap())
-                .build(),
-            Token::builder()
-                .client_id("c")
-                .client_secret("s")
-                .refresh_token(expected.refresh_token.clone().unwrap())
-                .build(),
-        ] {
+        for query in super::key_queries(&expected) {
             let found = store.find_token(&query).await.unwrap();
             assert_eq!(
                 found.and_then(|t| t.user_name),
