@@ -348,6 +348,9 @@ impl SecretBackend for AwsBackend {
         BackendLimits {
             max_value_bytes: MAX_VALUE_BYTES,
             batch_size: BATCH_SIZE,
+            // "Versions of a secret: 100 in 24 hours, not adjustable" (AWS Secrets Manager quotas).
+            versions_per_day: Some(100),
+            versions_per_minute: None,
         }
     }
 

@@ -423,6 +423,8 @@ impl SecretBackend for AzureBackend {
         BackendLimits {
             max_value_bytes: MAX_VALUE_BYTES,
             batch_size: 1,
+            versions_per_day: None,
+            versions_per_minute: None,
         }
     }
 

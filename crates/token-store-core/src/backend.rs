@@ -41,6 +41,14 @@ pub struct BackendLimits {
     /// Ids a single [`SecretBackend::get_many`] call can take (AWS BatchGetSecretValue: 20; 1 when
     /// the service has no batch read).
     pub batch_size: usize,
+    /// Versions one secret may receive in any 24 hours (AWS: 100, not adjustable); `None` when
+    /// the service sets no daily cap. Where set, the engine splits an index shard written
+    /// [`SPLIT_WRITES_PER_DAY`](crate::SPLIT_WRITES_PER_DAY) times in 24 hours.
+    pub versions_per_day: Option<u32>,
+    /// Versions one secret may receive in a minute (GCP: 120 AddSecretVersion per global
+    /// secret); `None` when the service documents no per-secret rate. Where set, the engine
+    /// splits an index shard written half that often within the last two minutes.
+    pub versions_per_minute: Option<u32>,
 }
 
 /// A small secret-manager primitive; the engine ([`crate::SecretIndexStore`]) builds the

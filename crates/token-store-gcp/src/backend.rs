@@ -322,6 +322,10 @@ impl SecretBackend for GcpBackend {
         BackendLimits {
             max_value_bytes: MAX_VALUE_BYTES,
             batch_size: 1,
+            versions_per_day: None,
+            // AddSecretVersion on a global secret: 120 per minute per secret (Secret Manager
+            // quotas and limits, "per-secret" limits).
+            versions_per_minute: Some(120),
         }
     }
 

@@ -95,27 +95,9 @@ impl BackendHarness for AwsHarness {
         const PUT_ON_DELETED: &str = "the emulator accepts PutSecretValue on a secret scheduled for \
              deletion and leaves it scheduled; AWS refuses with InvalidRequestException, which \
              is what makes put restore the secret";
-        const LOCALSTACK_UNLOCKED: &str = "LocalStack 4.10 runs concurrent requests on one \
-             secret through its embedded moto without a lock: under heavy load two PutSecretValue \
-             with the same ClientRequestToken can both succeed (lost or duplicated index updates \
-             were observed in the 16x25 and 32x25+16 runs) and ListSecrets fails with HTTP 500 \
-             while secrets are created (localstack/NOTES.md item 1); AWS processes each request \
-             atomically, and moto, served one request at a time, runs these";
         match target() {
             Target::LocalStack => vec![
                 ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
-                (
-                    "sixteen_writers_of_distinct_users_lose_nothing",
-                    LOCALSTACK_UNLOCKED,
-                ),
-                (
-                    "thirty_two_writers_and_sixteen_saves_of_one_user_lose_nothing",
-                    LOCALSTACK_UNLOCKED,
-                ),
-                (
-                    "large_store_lists_and_finds_every_token",
-                    LOCALSTACK_UNLOCKED,
-                ),
             ],
             Target::Moto => vec![
                 ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),

@@ -3,8 +3,10 @@
 //!
 //! The shard for a key at depth `d` is the secret `ix-r<first d bits of the key hash>`. The
 //! store starts with one shard, `ix-r`. A shard that gets too big (half the backend's value
-//! limit), too busy (more than [`SPLIT_WRITES_PER_DAY`] writes in 24 hours: AWS keeps at most
-//! 100 versions written in 24 hours per secret and advises far fewer) or too long (merge-log
+//! limit), too busy (where the backend caps versions per day, more than
+//! [`SPLIT_WRITES_PER_DAY`] writes in 24 hours: AWS keeps at most 100 versions written in 24
+//! hours per secret and advises far fewer), too fast (where it caps versions per minute, half
+//! that many in the last two minutes: GCP) or too long (merge-log
 //! backends that can never delete a version: [`EngineOptions::max_versions_per_shard`]) is
 //! split: its entries are merged into its two children, then it is marked split. A split shard
 //! is never written again, so every secret's write rate stays bounded however many tokens the
@@ -148,14 +150,6 @@ impl SecretIndexStore {
                     ));
                 }
                 if split_parent.as_ref().is_none_or(|(d, _)| *d < depth) {
-                    if std::env::var("DBGTRACE").is_ok() {
-                        eprintln!(
-                            "TRACE readsplit {} at {:?} entries {}",
-                            path,
-                            state.version,
-                            state.value.live().len()
-                        );
-                    }
                     split_parent = Some((depth, state.value));
                 }
             } else {
@@ -255,14 +249,20 @@ impl SecretIndexStore {
             return false;
         }
         let shard = &leaf.state.value;
-        let too_busy = shard.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY;
-        let too_big = shard.encode().len() > self.backend.limits().max_value_bytes / 2;
+        let limits = self.backend.limits();
+        let now_minute = self.now_minute();
+        let too_busy = limits.versions_per_day.is_some()
+            && shard.writes_in_window(now_minute) >= SPLIT_WRITES_PER_DAY;
+        let too_fast = limits
+            .versions_per_minute
+            .is_some_and(|max| 2 * shard.writes_in_last_two_minutes(now_minute) >= max as usize);
+        let too_big = shard.encode().len() > limits.max_value_bytes / 2;
         // Only where versions are opaque (Azure): every read lists them all, and none can be
         // deleted. Numbered versions (GCP) are retired as they are superseded.
         let too_long = self.backend.index_protocol() == IndexProtocol::MergeLog
             && self.backend.is_next_version("1", "2").is_none()
             && shard.n >= self.options.max_versions_per_shard;
-        too_busy || too_big || too_long
+        too_busy || too_fast || too_big || too_long
     }
 
     /// Split a leaf: mark it split, one write. Its entries stay as the frozen starting
@@ -282,16 +282,6 @@ impl SecretIndexStore {
                 }
             })
             .await?;
-        if std::env::var("DBGTRACE").is_ok() {
-            eprintln!(
-                "TRACE split {} -> {}",
-                name,
-                match &outcome {
-                    Outcome::Done(s) => format!("{:?} entries {}", s.version, s.value.live().len()),
-                    _ => "retry".into(),
-                }
-            );
-        }
         if matches!(outcome, Outcome::Done(_)) {
             self.stats.splits.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(backend = self.backend.kind(), depth, "index shard split");

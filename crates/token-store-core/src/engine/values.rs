@@ -212,6 +212,14 @@ impl Shard {
         writes_since(&self.w, now_minute)
     }
 
+    /// Writes recorded in this minute and the one before.
+    pub(crate) fn writes_in_last_two_minutes(&self, now_minute: u64) -> usize {
+        self.w
+            .range(now_minute.saturating_sub(1)..)
+            .map(|(_, n)| *n as usize)
+            .sum()
+    }
+
     /// Mark split. The entries stay, frozen: a child that does not exist yet starts from its
     /// half of them.
     pub(crate) fn mark_split(&mut self) {

@@ -57,6 +57,9 @@ impl MemoryBackend {
             limits: BackendLimits {
                 max_value_bytes: 65_536,
                 batch_size: 20,
+                // The tightest cap (AWS), so the engine cases meet busy-shard splits.
+                versions_per_day: Some(100),
+                versions_per_minute: None,
             },
         }
     }

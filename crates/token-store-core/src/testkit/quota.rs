@@ -413,6 +413,16 @@ impl QuotaProfile {
     }
 }
 
+impl QuotaProfile {
+    /// The per-secret limit on versions written in a minute (GCP), the adapter reports.
+    pub fn versions_per_minute_per_secret(&self) -> Option<u32> {
+        self.rate_limits
+            .iter()
+            .find(|limit| limit.per_secret && limit.window == MINUTE)
+            .map(|limit| limit.max)
+    }
+}
+
 /// Virtual time for the quota windows and the cost meter. Clones share the clock.
 #[derive(Clone, Debug)]
 pub struct VirtualClock(Arc<ClockSource>);

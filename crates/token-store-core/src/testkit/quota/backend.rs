@@ -671,6 +671,8 @@ impl SecretBackend for QuotaBackend {
         BackendLimits {
             max_value_bytes: self.shared.profile.max_value_bytes,
             batch_size: self.shared.profile.batch_size,
+            versions_per_day: self.shared.profile.versions_per_24h,
+            versions_per_minute: self.shared.profile.versions_per_minute_per_secret(),
         }
     }
 
