@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release -p token-store-core --features testkit --example quota_sim -- \
 //!     [--services aws,gcp,azure] [--tokens 1,10,100,1000,10000] [--days 7] [--writers 4] \
-//!     [--latency-ms 20] [--max-ops 200000] [--keep-values 16] [--jobs CPUS] [--seed 1]
+//!     [--latency-ms 20] [--max-ops 200000] [--keep-values 16] [--jobs CPUS] [--seed 1] \
+//!     [--import-per-minute 50]
 //! ```
 //!
 //! Prints one Markdown table (see `docs/quota-sim.md`). `--max-ops` caps the operations of
@@ -11,7 +12,8 @@
 //! engine decodes its whole index on every operation (~1 ms at 1,000 tokens), so the default
 //! 200,000 keeps the default table near 10 minutes on 2 cores. `--jobs` runs that many
 //! simulations at once (one thread each).
-//! `--keep-values 0` keeps every value of every version (memory grows with writes).
+//! `--import-per-minute` paces the initial import of the N users (0: a bulk load in the first
+//! refresh interval). `--keep-values 0` keeps every value of every version (memory grows with writes).
 
 use std::time::Instant;
 
@@ -27,13 +29,15 @@ struct Args {
     keep_values: usize,
     jobs: usize,
     seed: u64,
+    import_per_minute: u32,
 }
 
 fn usage(problem: &str) -> ! {
     eprintln!("quota_sim: {problem}");
     eprintln!(
         "usage: quota_sim [--services aws,gcp,azure] [--tokens 1,10,100,1000,10000] [--days 7] \
-         [--writers 4] [--latency-ms 20] [--max-ops 200000] [--keep-values 16] [--jobs CPUS] [--seed 1]"
+         [--writers 4] [--latency-ms 20] [--max-ops 200000] [--keep-values 16] [--jobs CPUS] [--seed 1] \
+         [--import-per-minute 50]"
     );
     std::process::exit(2)
 }
@@ -49,6 +53,7 @@ fn parse() -> Args {
         keep_values: 16,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get().min(4)),
         seed: 1,
+        import_per_minute: 50,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +87,7 @@ fn parse() -> Args {
             "--keep-values" => args.keep_values = number(&value) as usize,
             "--jobs" => args.jobs = number(&value).max(1) as usize,
             "--seed" => args.seed = number(&value),
+            "--import-per-minute" => args.import_per_minute = number(&value) as u32,
             _ => usage(&format!("unknown flag {flag}")),
         }
     }
@@ -98,6 +104,7 @@ fn main() {
             config.latency = std::time::Duration::from_millis(args.latency_ms);
             config.keep_values = (args.keep_values > 0).then_some(args.keep_values);
             config.seed = args.seed;
+            config.import_per_minute = args.import_per_minute;
             // Saves and finds per token per day (one save and three finds per refresh).
             let per_token_day = 4.0 * 86_400.0 / config.refresh_every.as_secs_f64();
             let fits = args.max_ops as f64 / (per_token_day * tokens.max(1) as f64);
@@ -133,6 +140,15 @@ fn main() {
                         report.ops,
                         report.wall.as_secs_f64()
                     );
+                    for v in report.quota.violation_log.iter().take(5) {
+                        eprintln!(
+                            "  violation {} by {} on {} at {:.1} s",
+                            v.limit,
+                            v.call,
+                            v.secret,
+                            v.at.as_secs_f64()
+                        );
+                    }
                     results.lock().unwrap().push((i, report));
                 }
             });

@@ -115,9 +115,12 @@ impl SecretIndexStore {
                 Step::Abort => return Ok(Outcome::Retry),
                 Step::Write => {}
             }
-            let minute = self.now_minute();
-            next.prune(self.tombstone_cutoff(), minute);
-            next.record_write(minute);
+            if let Some(wait) = self.write_spacing(next.last_write_ms()) {
+                // Keep to the backend's per-secret rate (GCP: 2 versions a second).
+                tokio::time::sleep(wait).await;
+            }
+            next.prune(self.tombstone_cutoff(), self.now_minute());
+            next.record_write(self.now_ms());
             next.set_base(current.version.clone());
             let encoded = self.encode_value(&next)?;
             match self.backend.index_protocol() {
@@ -194,7 +197,16 @@ impl SecretIndexStore {
         encoded: &str,
         change: &impl Fn(&mut T) -> Step,
     ) -> Result<Outcome<T>> {
-        let written = self.backend.put(name, encoded).await?;
+        let written = match base {
+            // A first write: creating costs a call less than a put that finds nothing.
+            None => match self.backend.create(name, encoded).await {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    self.backend.put(name, encoded).await?
+                }
+                other => other?,
+            },
+            Some(_) => self.backend.put(name, encoded).await?,
+        };
         let clean = base
             .as_deref()
             .and_then(|b| self.backend.is_next_version(b, &written));
@@ -218,20 +230,30 @@ impl SecretIndexStore {
                 version: Some(written),
             }));
         }
-        let mut merged = mine.clone();
-        let mut last = written.clone();
-        for version in &tail {
-            merged.merge(&T::decode(&version.value)?);
-            last.clone_from(&version.version);
-        }
+        let (mut merged, mut last, mut covered) = merge_tail(&mine, &written, &tail)?;
         // A concurrent writer may have changed the value so that this change no longer
         // applies (e.g. split the shard): the caller looks again and re-applies it.
         let mut check = merged.clone();
         if change(&mut check) == Step::Abort {
             return Ok(Outcome::Retry);
         }
-        if merged.same_content(&mine) {
-            // The other versions added nothing ours lacks: no merged version needed.
+        if !covered && let Some(pause) = self.merge_pause() {
+            // The service limits the versions a secret takes per second (GCP: 2), and the
+            // other writer may be merging right now: wait, then look again. When its merged
+            // version already holds everything, nothing more is written.
+            tokio::time::sleep(pause).await;
+            let tail = self.backend.versions_after(name, base.as_deref()).await?;
+            if !tail.iter().any(|v| v.version == written) {
+                return Ok(Outcome::Retry);
+            }
+            (merged, last, covered) = merge_tail(&mine, &written, &tail)?;
+            let mut check = merged.clone();
+            if change(&mut check) == Step::Abort {
+                return Ok(Outcome::Retry);
+            }
+        }
+        if covered {
+            // The latest version already holds everything ours and the others hold.
             return Ok(Outcome::Done(State {
                 value: merged,
                 version: Some(last),
@@ -248,6 +270,30 @@ impl SecretIndexStore {
         }))
     }
 
+    /// How long to wait before writing a secret whose last write was at `last_write_ms`, where
+    /// the backend limits versions per secret per minute: until one mean spacing of that
+    /// limit has passed since (GCP: 0.5 s), plus up to as much jitter so that writers who
+    /// read the same version do not write at once; `None` when no wait is needed.
+    fn write_spacing(&self, last_write_ms: u64) -> Option<Duration> {
+        let max = self.backend.limits().versions_per_minute?;
+        let spacing_ms = 60_000 / u64::from(max.max(1));
+        let ready_at = last_write_ms.checked_add(spacing_ms)?;
+        let now = self.now_ms();
+        (ready_at > now).then(|| {
+            let jitter = rand::rng().random_range(0..=spacing_ms);
+            Duration::from_millis(ready_at - now + jitter)
+        })
+    }
+
+    /// How long a writer waits before a merged write where the backend limits versions per
+    /// secret per minute (twice the mean spacing, plus as much jitter); `None` elsewhere.
+    fn merge_pause(&self) -> Option<Duration> {
+        let max = self.backend.limits().versions_per_minute?;
+        let spacing = Duration::from_secs(120) / max.max(1);
+        let jitter = rand::rng().random_range(0..=spacing.as_millis() as u64);
+        Some(spacing + Duration::from_millis(jitter))
+    }
+
     async fn retire(&self, name: &str, base: Option<&str>) {
         if let Some(base) = base
             && let Err(e) = self.backend.retire_versions_before(name, base).await
@@ -255,4 +301,31 @@ impl SecretIndexStore {
             tracing::warn!(backend = self.backend.kind(), error = %e, "could not retire old index versions");
         }
     }
+}
+
+/// `mine` merged with every version of `tail` (which holds `written`, the version of `mine`),
+/// the last version merged, and whether no merged version needs writing.
+fn merge_tail<T: Mergeable>(
+    mine: &T,
+    written: &str,
+    tail: &[crate::Versioned],
+) -> Result<(T, String, bool)> {
+    let mut merged = mine.clone();
+    let mut last = written.to_owned();
+    let mut latest = None;
+    for version in tail {
+        let value = if version.version == written {
+            mine.clone()
+        } else {
+            T::decode(&version.value)?
+        };
+        merged.merge(&value);
+        last.clone_from(&version.version);
+        latest = Some(value);
+    }
+    // Ours adds nothing to the others' (readers merge the versions after a value's base), or
+    // the latest version holds it all already.
+    let covered =
+        merged.same_content(mine) || latest.is_none_or(|latest| latest.same_content(&merged));
+    Ok((merged, last, covered))
 }

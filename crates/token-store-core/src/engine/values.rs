@@ -39,8 +39,10 @@ pub(crate) trait Mergeable: Clone + Send + Sync {
     fn same_content(&self, other: &Self) -> bool;
     /// Drop tombstones stamped before `cutoff` and write times outside the rate window.
     fn prune(&mut self, tombstone_cutoff: u64, now_minute: u64);
-    /// Record one more write at `now_minute`.
-    fn record_write(&mut self, now_minute: u64);
+    /// Record one more write at `now_ms`.
+    fn record_write(&mut self, now_ms: u64);
+    /// When the last write recorded was made (ms since the epoch; 0 when unknown).
+    fn last_write_ms(&self) -> u64;
 }
 
 fn to_base36(mut n: u64) -> String {
@@ -92,6 +94,10 @@ fn writes_since(log: &WriteLog, now_minute: u64) -> usize {
     log.range(from + 1..).map(|(_, n)| *n as usize).sum()
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 fn prune_writes(log: &mut WriteLog, now_minute: u64) {
     let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
     log.retain(|&m, _| m > from);
@@ -109,6 +115,10 @@ pub(crate) struct Shard {
     /// Writes per minute in the last 24 hours.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     w: WriteLog,
+    /// When the last write was made (ms since the epoch), for backends that limit versions
+    /// per secret per second.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    t: u64,
     /// Versions written (an estimate under concurrency: merged by maximum).
     #[serde(default)]
     pub(crate) n: u64,
@@ -267,6 +277,7 @@ impl Mergeable for Shard {
         self.split |= other.split;
         self.n = self.n.max(other.n);
         merge_writes(&mut self.w, &other.w);
+        self.t = self.t.max(other.t);
         for (name, theirs) in &other.e {
             let take = match self.e.get(name) {
                 None => true,
@@ -293,9 +304,14 @@ impl Mergeable for Shard {
         prune_writes(&mut self.w, now_minute);
     }
 
-    fn record_write(&mut self, now_minute: u64) {
-        *self.w.entry(now_minute).or_default() += 1;
+    fn record_write(&mut self, now_ms: u64) {
+        *self.w.entry(now_ms / 60_000).or_default() += 1;
+        self.t = now_ms;
         self.n += 1;
+    }
+
+    fn last_write_ms(&self) -> u64 {
+        self.t
     }
 }
 
@@ -311,6 +327,10 @@ pub(crate) struct Root {
     /// Writes per minute in the last 24 hours.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     w: WriteLog,
+    /// When the last write was made (ms since the epoch), for backends that limit versions
+    /// per secret per second.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    t: u64,
     /// Format 1 only: entries by id, `"<u>,<a>,<r>,<g>@<stamp>"` with `-` for absent keys.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     e: BTreeMap<String, String>,
@@ -354,6 +374,7 @@ impl Root {
             base: self.base.clone(),
             hi: highest.chain([self.hi]).max().unwrap_or(0),
             w: self.w.clone(),
+            t: self.t,
             e: BTreeMap::new(),
         }
     }
@@ -399,6 +420,7 @@ impl Mergeable for Root {
     fn merge(&mut self, other: &Self) {
         self.hi = self.hi.max(other.hi);
         merge_writes(&mut self.w, &other.w);
+        self.t = self.t.max(other.t);
         if other.v == 2 {
             self.v = 2;
             self.e.clear();
@@ -413,8 +435,13 @@ impl Mergeable for Root {
         prune_writes(&mut self.w, now_minute);
     }
 
-    fn record_write(&mut self, now_minute: u64) {
-        *self.w.entry(now_minute).or_default() += 1;
+    fn record_write(&mut self, now_ms: u64) {
+        *self.w.entry(now_ms / 60_000).or_default() += 1;
+        self.t = now_ms;
+    }
+
+    fn last_write_ms(&self) -> u64 {
+        self.t
     }
 }
 

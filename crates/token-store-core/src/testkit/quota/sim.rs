@@ -28,10 +28,15 @@ const CLIENT_SECRET: &str = "0123456789abcdef0123456789abcdef01234567ab";
 pub struct SimConfig {
     /// The service modelled (and the matching [`MemoryBackend`](crate::testkit::MemoryBackend)).
     pub service: Service,
-    /// Users at the start; each is saved once in the first refresh interval (phases spread
-    /// evenly), then refreshed every `refresh_every`.
+    /// Users at the start; each is saved once by the initial import, then refreshed every
+    /// `refresh_every` (phases spread evenly over the interval).
     pub tokens: usize,
-    /// Simulated days.
+    /// Users the initial import saves per minute, before the simulated days start (a store
+    /// of N tokens is filled by a migration paced under the services' write quotas, not by N
+    /// users in one hour). `0`: no import, each user's first save takes its first refresh
+    /// slot (a bulk load in the first interval).
+    pub import_per_minute: u32,
+    /// Simulated days after the import.
     pub days: f64,
     /// Concurrent writers: engine instances (processes) over the one service. Each operation
     /// goes to a random writer; a writer runs its operations one after the other.
@@ -52,12 +57,14 @@ pub struct SimConfig {
 }
 
 impl SimConfig {
-    /// `tokens` users on `service` for `days`, 4 writers, refresh every 55 min, 1 % churn a
-    /// day, 20 ms per call, values of the last 16 versions per secret kept.
+    /// `tokens` users imported at 50 a minute, then `days` on `service`, 4 writers, refresh
+    /// every 55 min, 1 % churn a day, 20 ms per call, values of the last 16 versions per
+    /// secret kept.
     pub fn new(service: Service, tokens: usize, days: f64) -> Self {
         Self {
             service,
             tokens,
+            import_per_minute: 50,
             days,
             writers: 4,
             refresh_every: Duration::from_secs(55 * 60),
@@ -177,6 +184,8 @@ impl SimReport {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
+    /// The user's save by the initial import; its ticks start at `then`.
+    Import { user: usize, then: u64 },
     Tick { user: usize, step: u64 },
     Add,
     Delete,
@@ -462,8 +471,12 @@ async fn run(config: SimConfig) -> SimReport {
         writers.push(tokio::spawn(writer.run(rx)));
     }
 
-    let end = config.days * DAY.as_secs_f64();
-    let end_ns = (end * 1e9) as u64;
+    let import_every = match config.import_per_minute {
+        0 => 0,
+        rate => 60_000_000_000 / u64::from(rate),
+    };
+    let import_end = import_every * config.tokens as u64;
+    let end_ns = import_end + (config.days * DAY.as_secs_f64() * 1e9) as u64;
     let quarter = (config.refresh_every / 4).as_nanos() as u64;
     let mut heap = BinaryHeap::new();
     let mut seq = 0u64;
@@ -474,13 +487,18 @@ async fn run(config: SimConfig) -> SimReport {
     let refresh_ns = config.refresh_every.as_nanos() as u64;
     for u in 0..config.tokens {
         let phase = refresh_ns * u as u64 / config.tokens as u64;
-        push(&mut heap, phase, Event::Tick { user: u, step: 0 });
+        if import_every == 0 {
+            push(&mut heap, phase, Event::Tick { user: u, step: 0 });
+        } else {
+            let then = import_end + phase + quarter;
+            push(&mut heap, import_every * u as u64, Event::Import { user: u, then });
+        }
     }
     let churn = config.churn_per_day * config.tokens as f64;
     let churn_every = (churn > 0.0).then(|| (DAY.as_secs_f64() / churn * 1e9) as u64);
     if let Some(every) = churn_every {
-        push(&mut heap, every / 2, Event::Add);
-        push(&mut heap, every, Event::Delete);
+        push(&mut heap, import_end + every / 2, Event::Add);
+        push(&mut heap, import_end + every, Event::Delete);
     }
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut users_added = 0;
@@ -492,6 +510,10 @@ async fn run(config: SimConfig) -> SimReport {
         tokio::time::sleep_until(start + due).await;
         let writer = rng.random_range(0..senders.len());
         let work = match event {
+            Event::Import { user, then } => {
+                push(&mut heap, then, Event::Tick { user, step: 1 });
+                Work::Save(user)
+            }
             Event::Tick { user, step } => {
                 if !users.lock().unwrap()[user].alive {
                     continue;
@@ -651,6 +673,12 @@ pub fn format_table(reports: &[SimReport]) -> String {
         }
         if r.engine.merges > 0 {
             notes.push(format!("merges {}", human(r.engine.merges)));
+        }
+        if r.config.import_per_minute > 0 {
+            notes.push(format!(
+                "import {} min",
+                r.config.tokens / r.config.import_per_minute as usize
+            ));
         }
         if r.max_lag >= Duration::from_secs(1) {
             notes.push(format!("max lag {:.0?}", r.max_lag));
