@@ -53,16 +53,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// `-v` logs info, `-vv` debug, to stderr; without it, only warnings.
+/// Logs on stderr: token-store's own warnings; `-v` its info (and other crates' warnings),
+/// `-vv` its debug (and other crates' info). Other crates never log below info here, so an
+/// SDK's request dumps stay out.
 fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::INFO,
-        _ => tracing::Level::DEBUG,
+    use tracing::level_filters::LevelFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let (ours, others) = match verbose {
+        0 => (LevelFilter::WARN, LevelFilter::OFF),
+        1 => (LevelFilter::INFO, LevelFilter::WARN),
+        _ => (LevelFilter::DEBUG, LevelFilter::INFO),
     };
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    let filter = Targets::new()
+        .with_target("token_store", ours)
+        .with_default(others);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter),
+        )
         .init();
 }
