@@ -93,7 +93,7 @@ impl From<Error> for CliError {
             ),
             ErrorKind::RateLimited => (
                 UNAVAILABLE,
-                "the service throttled us: wait and run again (lower --jobs for migrate)",
+                "the service throttled us or could not be reached: check the endpoint, wait and run again (lower --jobs for migrate)",
             ),
             ErrorKind::Unauthenticated => (
                 DENIED,

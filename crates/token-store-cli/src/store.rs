@@ -33,7 +33,7 @@ pub struct Store {
 
 enum Inner {
     Plain(Box<dyn TokenStore>),
-    Cloud(Cloud),
+    Cloud(Box<Cloud>),
 }
 
 impl std::fmt::Debug for Store {
@@ -92,7 +92,7 @@ pub async fn open(url: &str) -> Result<Store> {
         _ => None,
     };
     let inner = match cloud {
-        Some(cloud) => Inner::Cloud(cloud),
+        Some(cloud) => Inner::Cloud(Box::new(cloud)),
         None => Inner::Plain(token_store::open(url).await?),
     };
     Ok(Store { kind, inner })

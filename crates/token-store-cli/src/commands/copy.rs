@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::Serialize;
-use token_store::{Result, Token, TokenStore};
+use token_store::{Result, SecretIndexStore, Token, TokenStore};
 
 /// How to copy.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +54,9 @@ pub struct Report {
     pub write_seconds: f64,
     /// The verification pass (absent on a dry run).
     pub verify: Option<Verify>,
+    /// Index entries a repair of a cloud target added and removed when the first
+    /// verification found tokens missing or different (a lost index update), before it verified again.
+    pub repaired: Option<(usize, usize)>,
 }
 
 /// The verification pass: the target read again and compared with the source.
@@ -87,10 +90,13 @@ impl Report {
     }
 }
 
-/// Copy every token of `source` to `target`.
+/// Copy every token of `source` to `target`. `index` is the target's index engine when it is
+/// a cloud store: when the verification finds a token missing or different, the index is
+/// repaired from the token secrets and the target verified again.
 pub async fn copy(
     source: &dyn TokenStore,
     target: &dyn TokenStore,
+    index: Option<&SecretIndexStore>,
     options: Options,
 ) -> Result<Report> {
     let wanted: Vec<Token> = source
@@ -147,7 +153,20 @@ pub async fn copy(
     bar.finish();
     report.write_seconds = started.elapsed().as_secs_f64();
     report.written = bar.position() as usize;
-    report.verify = Some(verify(&wanted, target, options.extras_differ).await?);
+    let mut verified = verify(&wanted, target, options.extras_differ).await?;
+    if let Some(index) =
+        index.filter(|_| !verified.missing.is_empty() || !verified.different.is_empty())
+    {
+        tracing::warn!(
+            missing = verified.missing.len(),
+            different = verified.different.len(),
+            "the target's index lost updates; repairing it"
+        );
+        let repair = index.repair().await?;
+        report.repaired = Some((repair.entries_added, repair.entries_fixed));
+        verified = verify(&wanted, target, options.extras_differ).await?;
+    }
+    report.verify = Some(verified);
     Ok(report)
 }
 
@@ -233,9 +252,15 @@ fn progress_bar(len: usize, visible: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new(len as u64);
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} tokens  {per_sec}  ETA {eta}",
+        "{spinner} [{elapsed_precise}] [{wide_bar}] {pos}/{len} tokens  {rate}  ETA {eta}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            write!(w, "{:.0} tokens/s", state.per_sec()).ok();
+        },
+    )
     .progress_chars("=> ");
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));

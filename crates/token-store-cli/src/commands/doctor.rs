@@ -93,7 +93,7 @@ const NAMES: [&str; 6] = [
 async fn checks(url: &str) -> Vec<Check> {
     let mut checks = Vec::new();
     let url_check = match credentials::parse(url) {
-        Ok(kind) => Check::pass(NAMES[0], format!("a {kind} store URL")),
+        Ok(kind) => Check::pass(NAMES[0], format!("parses ({kind} store)")),
         Err(e) => Check::error(NAMES[0], e),
     };
     let parsed = url_check.ok == Some(true);

@@ -20,7 +20,7 @@ pub async fn export(ctx: &Ctx, file: &Path) -> Result<u8, CliError> {
     let source = ctx.open().await?;
     let target = FileStore::open(file)?;
     let options = options(ctx, 1, false, true);
-    let report = copy::copy(source.tokens(), &target, options).await?;
+    let report = copy::copy(source.tokens(), &target, None, options).await?;
     finish(ctx, "export", &report, &source, None)
 }
 
@@ -36,7 +36,7 @@ pub async fn import(ctx: &Ctx, file: &Path) -> Result<u8, CliError> {
     let source = FileStore::open(file)?;
     let target = ctx.open().await?;
     let options = options(ctx, jobs_for(&target, JOBS), false, false);
-    let report = copy::copy(&source, target.tokens(), options).await?;
+    let report = copy::copy(&source, target.tokens(), index(&target), options).await?;
     finish(ctx, "import", &report, &target, None)
 }
 
@@ -50,7 +50,7 @@ pub async fn migrate(ctx: &Ctx, args: &MigrateArgs) -> Result<u8, CliError> {
         args.dry_run,
         true,
     );
-    let report = copy::copy(source.tokens(), target.tokens(), options).await?;
+    let report = copy::copy(source.tokens(), target.tokens(), index(&target), options).await?;
     finish(ctx, "migrate", &report, &source, Some(&target))
 }
 
@@ -61,6 +61,11 @@ fn options(ctx: &Ctx, jobs: usize, dry_run: bool, extras_differ: bool) -> Option
         extras_differ,
         progress: ctx.out.progress(),
     }
+}
+
+/// The index engine of a cloud target.
+fn index(target: &Store) -> Option<&token_store::SecretIndexStore> {
+    target.cloud().map(|cloud| &cloud.engine)
 }
 
 /// A file target's rows keep the order they are written in: write it one token at a time.
@@ -114,6 +119,12 @@ fn text(
         r.write_seconds,
         r.rate()
     );
+    if let Some((added, removed)) = r.repaired {
+        out += &format!(
+            "the first verification found tokens missing from the target's index (a lost index update): \
+             repaired it ({added} entries added, {removed} removed) and verified again\n"
+        );
+    }
     for (side, calls) in [("source", source_calls), ("target", target_calls)] {
         if let Some(calls) = calls {
             let each: Vec<String> = calls.iter().map(|(op, n)| format!("{op} {n}")).collect();
