@@ -168,6 +168,14 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
     let no_store = common::command("", &["list"]).output().unwrap();
     assert_eq!(no_store.status.code(), Some(2));
     fails(&db, &["show", "999"], 3, "not_found");
+    let as_json = run(&db, &["--json", "show", "999"]);
+    assert_eq!(as_json.json()["error"]["kind"], "not_found", "{as_json:?}");
+    assert_eq!(as_json.json()["error"]["exit_code"], 3);
+    let quiet = run(&db, &["--quiet", "list"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", "")
+    );
     fails(&db, &["delete", "999", "--yes"], 3, "not_found");
     fails(&db, &["show", "not-an-id"], 2, "invalid_input");
     fails(&db, &["import", "/nonexistent/tokens.csv"], 3, "not_found");

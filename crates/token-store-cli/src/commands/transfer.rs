@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use serde_json::json;
+use token_store::TokenStore;
 use token_store::file::FileStore;
 
 use super::Ctx;
@@ -16,12 +17,25 @@ use crate::store::{self, Calls, Store, total};
 const JOBS: usize = 4;
 
 /// `export FILE`: the store's tokens into a Zoho CSV token file.
+/// A token file this command created is removed again when the export fails before writing
+/// a token (e.g. the store cannot be reached).
 pub async fn export(ctx: &Ctx, file: &Path) -> Result<u8, CliError> {
     let source = ctx.open().await?;
+    let created = !file.exists();
     let target = FileStore::open(file)?;
     let options = options(ctx, 1, false, true);
-    let report = copy::copy(source.tokens(), &target, None, options).await?;
-    finish(ctx, "export", &report, &source, None)
+    match copy::copy(source.tokens(), &target, None, options).await {
+        Ok(report) => finish(ctx, "export", &report, &source, None),
+        Err(e) => {
+            if created && target.get_tokens().await.is_ok_and(|t| t.is_empty()) {
+                let mut lock = file.as_os_str().to_owned();
+                lock.push(".lock");
+                std::fs::remove_file(file).ok();
+                std::fs::remove_file(lock).ok();
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// `import FILE`: a Zoho CSV token file's tokens into the store. Tokens the store holds that

@@ -135,7 +135,13 @@ pub fn migrate_killed(source: &str, target: &str, after: usize) -> usize {
     let stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut copied = 0;
     for line in stderr.lines() {
-        if line.expect("stderr line").contains("copied token") {
+        let line = line.expect("stderr line");
+        let secret = ["1000.refresh", "1000.access", ",secret", "=secret"];
+        assert!(
+            !secret.iter().any(|s| line.contains(s)),
+            "a secret in the log: {line}"
+        );
+        if line.contains("copied token") {
             copied += 1;
             if copied == after {
                 child.kill().expect("kill migrate");
