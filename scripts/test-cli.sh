@@ -56,4 +56,4 @@ echo "=== token-store CLI against MariaDB, LocalStack (127.0.0.1:$ls_port) and d
 TOKEN_STORE_CLI_MYSQL_URL="$mysql_url" \
 TOKEN_STORE_CLI_AWS_ENDPOINT="http://127.0.0.1:$ls_port" \
 TOKEN_STORE_CLI_GCP_ENDPOINT="$gcp_endpoint" \
-  cargo test -p token-store-cli --features emulator-tests -- --nocapture --test-threads 2
+  cargo test -p token-store-cli --features emulator-tests -- --nocapture --test-threads 1
