@@ -216,7 +216,7 @@ fn a_migrate_to_localstack_killed_half_way_ends_complete_and_verified() {
     let target = aws("kill");
     let copied = migrate_killed(&source, &target, 500);
     assert_eq!(copied, 500, "the migrate was killed half-way, not finished");
-    resume_and_verify(&source, &target, 1000, copied);
+    resume_and_verify(&source, &target, 1000, copied, false);
     let doctor = run(&target, &["doctor"]);
     assert_eq!(
         doctor.code, 0,

@@ -226,7 +226,7 @@ fn a_migrate_killed_half_way_ends_complete_and_verified_when_run_again() {
     let target = sqlite_url(&dir.path().join("t.db"));
     let copied = migrate_killed(&source, &target, 500);
     assert_eq!(copied, 500, "the migrate was killed half-way, not finished");
-    resume_and_verify(&source, &target, 1000, copied);
+    resume_and_verify(&source, &target, 1000, copied, true);
 }
 
 trait TapMkdir {
