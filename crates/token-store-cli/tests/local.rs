@@ -167,6 +167,13 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
     fails("file://relative", &["list"], 2, "config_invalid");
     let no_store = common::command("", &["list"]).output().unwrap();
     assert_eq!(no_store.status.code(), Some(2));
+    let from_env = std::process::Command::new(env!("CARGO_BIN_EXE_token-store"))
+        .env("TOKEN_STORE_URL", &db)
+        .args(["--json", "stats"])
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&from_env.stdout).unwrap();
+    assert_eq!(stats["tokens"], 3, "the store from TOKEN_STORE_URL");
     fails(&db, &["show", "999"], 3, "not_found");
     let as_json = run(&db, &["--json", "show", "999"]);
     assert_eq!(as_json.json()["error"]["kind"], "not_found", "{as_json:?}");
