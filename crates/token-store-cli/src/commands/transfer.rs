@@ -25,7 +25,7 @@ pub async fn export(ctx: &Ctx, file: &Path) -> Result<u8, CliError> {
     let target = FileStore::open(file)?;
     let options = options(ctx, 1, false, true);
     match copy::copy(source.tokens(), &target, None, options).await {
-        Ok(report) => finish(ctx, "export", &report, &source, None),
+        Ok(report) => finish(ctx, "export", &report, source.calls(), None),
         Err(e) => {
             if created && target.get_tokens().await.is_ok_and(|t| t.is_empty()) {
                 let mut lock = file.as_os_str().to_owned();
@@ -51,7 +51,7 @@ pub async fn import(ctx: &Ctx, file: &Path) -> Result<u8, CliError> {
     let target = ctx.open().await?;
     let options = options(ctx, jobs_for(&target, JOBS), false, false);
     let report = copy::copy(&source, target.tokens(), index(&target), options).await?;
-    finish(ctx, "import", &report, &target, None)
+    finish(ctx, "import", &report, None, target.calls())
 }
 
 /// `migrate --to URL`: every token into another store, keeping ids.
@@ -65,7 +65,7 @@ pub async fn migrate(ctx: &Ctx, args: &MigrateArgs) -> Result<u8, CliError> {
         true,
     );
     let report = copy::copy(source.tokens(), target.tokens(), index(&target), options).await?;
-    finish(ctx, "migrate", &report, &source, Some(&target))
+    finish(ctx, "migrate", &report, source.calls(), target.calls())
 }
 
 fn options(ctx: &Ctx, jobs: usize, dry_run: bool, extras_differ: bool) -> Options {
@@ -91,14 +91,9 @@ fn finish(
     ctx: &Ctx,
     what: &str,
     report: &Report,
-    store: &Store,
-    target: Option<&Store>,
+    source_calls: Option<Calls>,
+    target_calls: Option<Calls>,
 ) -> Result<u8, CliError> {
-    let (source_calls, target_calls) = match target {
-        Some(target) => (store.calls(), target.calls()),
-        None if what == "export" => (store.calls(), None),
-        None => (None, store.calls()),
-    };
     ctx.out.result(
         || text(what, report, source_calls.as_ref(), target_calls.as_ref()),
         || {
