@@ -47,7 +47,8 @@ pub struct BackendLimits {
     pub versions_per_day: Option<u32>,
     /// Versions one secret may receive in a minute (GCP: 120 AddSecretVersion per global
     /// secret); `None` when the service documents no per-secret rate. Where set, the engine
-    /// splits an index shard written half that often within the last two minutes.
+    /// splits an index shard written a quarter that often within the last two minutes and
+    /// spaces its writes to one secret.
     pub versions_per_minute: Option<u32>,
 }
 

@@ -51,7 +51,7 @@ use token_store_core::lookup::{LookupKey, find_match, id_number};
 use token_store_core::{Result, Token};
 
 use crate::error::io_error;
-use crate::format::parse;
+use crate::format::{Serialized, parse, splice_row};
 
 /// How long after the file's last timestamp the file system's clock must be before a
 /// snapshot is trusted on its stamp alone (see the module documentation).
@@ -116,6 +116,9 @@ pub(crate) struct Snapshot {
     stamp: Option<Stamp>,
     /// The file's bytes, compared with the file while the snapshot is not settled.
     bytes: Vec<u8>,
+    /// Where each row starts in `bytes`, then their length, when this store wrote them
+    /// (empty when the file was read: a save then serializes every row).
+    row_starts: Vec<usize>,
     /// Data rows in file order.
     pub(crate) rows: Vec<Arc<Token>>,
     /// The file had the old 9-column layout.
@@ -133,11 +136,18 @@ impl Snapshot {
         Self {
             stamp,
             bytes,
+            row_starts: Vec::new(),
             rows,
             needs_migration: false,
             settled: AtomicBool::new(settled),
             index: OnceLock::new(),
         }
+    }
+
+    /// The file with row `index` replaced by `token` (`index` = the row count: appended),
+    /// spliced from this store's own last write; `None` when that is not possible.
+    pub(crate) fn with_row(&self, index: usize, token: &Token) -> Option<Serialized> {
+        splice_row(&self.bytes, &self.row_starts, index, token)
     }
 
     /// The file did not exist or was empty (0 bytes).
@@ -352,10 +362,13 @@ impl Cache {
 
     /// Cache what this store just wrote: `bytes` (the serialized `rows`) are the file whose
     /// metadata, taken after the rename, is `meta`. Unsettled (see the module documentation).
-    pub(crate) fn wrote(&self, meta: &Metadata, bytes: Vec<u8>, rows: Vec<Arc<Token>>) {
+    pub(crate) fn wrote(&self, meta: &Metadata, file: Serialized, rows: Vec<Arc<Token>>) {
         let stamp = Stamp::of(meta);
-        let snapshot = (stamp.len == bytes.len() as u64)
-            .then(|| Arc::new(Snapshot::new(Some(stamp), bytes, rows, false)));
+        let snapshot = (stamp.len == file.bytes.len() as u64).then(|| {
+            let mut snapshot = Snapshot::new(Some(stamp), file.bytes, rows, false);
+            snapshot.row_starts = file.row_starts;
+            Arc::new(snapshot)
+        });
         self.set(snapshot);
     }
 
@@ -390,6 +403,10 @@ mod tests {
         let mut stale = file_with("1000.incache");
         assert_eq!(stale.len() as u64, meta.len());
         let rows = parse(&mut stale).unwrap().rows;
+        let stale = Serialized {
+            bytes: stale,
+            row_starts: Vec::new(),
+        };
         cache.wrote(&meta, stale, rows);
         let current = cache.current().unwrap();
         assert_eq!(

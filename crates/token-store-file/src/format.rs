@@ -199,7 +199,7 @@ fn to_token(record: &csv::ByteRecord, expiry_time: Option<i64>) -> Token {
 /// separated, CRLF line ends, a cell quoted (its quotes doubled) only when it holds a comma, a
 /// quote, a CR or an LF (`QUOTE_MINIMAL`). Written directly: the file is rewritten whole on
 /// every change, and a general CSV writer costs several times more per cell.
-pub(crate) fn serialize<'a>(rows: impl IntoIterator<Item = &'a Token>) -> Vec<u8> {
+pub(crate) fn serialize<'a>(rows: impl IntoIterator<Item = &'a Token>) -> Serialized {
     let mut out = Vec::new();
     for (i, name) in HEADER.iter().enumerate() {
         if i > 0 {
@@ -208,34 +208,91 @@ pub(crate) fn serialize<'a>(rows: impl IntoIterator<Item = &'a Token>) -> Vec<u8
         push_cell(&mut out, name.as_bytes());
     }
     out.extend_from_slice(b"\r\n");
-    let text = |v: &'a Option<String>| v.as_deref().unwrap_or_default().as_bytes();
+    let mut starts = Vec::new();
     for token in rows {
-        let mut digits = [0u8; 20];
-        let expiry = token
-            .expiry_time
-            .map_or(&[][..], |v| decimal(v, &mut digits));
-        let cells = [
-            text(&token.id),
-            text(&token.user_name),
-            text(&token.client_id),
-            text(&token.client_secret),
-            text(&token.refresh_token),
-            text(&token.access_token),
-            text(&token.grant_token),
-            expiry,
-            text(&token.redirect_url),
-            text(&token.api_domain),
-        ];
-        out.reserve(cells.iter().map(|c| c.len() + 1).sum::<usize>() + 2);
-        for (i, cell) in cells.into_iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            push_cell(&mut out, cell);
-        }
-        out.extend_from_slice(b"\r\n");
+        starts.push(out.len());
+        push_row(&mut out, token);
     }
-    out
+    starts.push(out.len());
+    Serialized {
+        bytes: out,
+        row_starts: starts,
+    }
+}
+
+/// A serialized token file and where each of its rows starts (plus the end of the last).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Serialized {
+    /// The file's bytes.
+    pub(crate) bytes: Vec<u8>,
+    /// Byte offset of each row, then the file's length.
+    pub(crate) row_starts: Vec<usize>,
+}
+
+/// The file `bytes` (rows starting at `row_starts`, then its length) with row `index` replaced
+/// by `token` (`index` = the row count: appended), copying the other rows' bytes instead of
+/// serializing them again. `None` when `index` is past the end or the offsets are unknown.
+pub(crate) fn splice_row(
+    bytes: &[u8],
+    row_starts: &[usize],
+    index: usize,
+    token: &Token,
+) -> Option<Serialized> {
+    let rows = row_starts.len().checked_sub(1)?;
+    if index > rows || row_starts[rows] != bytes.len() {
+        return None;
+    }
+    let start = row_starts[index];
+    let end = row_starts[(index + 1).min(rows)];
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    out.extend_from_slice(&bytes[..start]);
+    push_row(&mut out, token);
+    let new_end = out.len();
+    out.extend_from_slice(&bytes[end..]);
+    let mut starts = row_starts.to_vec();
+    if index == rows {
+        starts.push(new_end);
+    } else {
+        let shift = new_end as isize - end as isize;
+        for offset in &mut starts[index + 1..] {
+            *offset = offset.wrapping_add_signed(shift);
+        }
+    }
+    Some(Serialized {
+        bytes: out,
+        row_starts: starts,
+    })
+}
+
+/// Append one row with its line ending.
+fn push_row(out: &mut Vec<u8>, token: &Token) {
+    fn text(v: &Option<String>) -> &[u8] {
+        v.as_deref().unwrap_or_default().as_bytes()
+    }
+    let mut digits = [0u8; 20];
+    let expiry = token
+        .expiry_time
+        .map_or(&[][..], |v| decimal(v, &mut digits));
+    let cells = [
+        text(&token.id),
+        text(&token.user_name),
+        text(&token.client_id),
+        text(&token.client_secret),
+        text(&token.refresh_token),
+        text(&token.access_token),
+        text(&token.grant_token),
+        expiry,
+        text(&token.redirect_url),
+        text(&token.api_domain),
+    ];
+    out.reserve(cells.iter().map(|c| c.len() + 1).sum::<usize>() + 2);
+    for (i, cell) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_cell(out, cell);
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Append one cell, quoted when it holds a comma, a quote, a CR or an LF.
@@ -292,7 +349,7 @@ mod tests {
         assert_eq!(parsed.rows[0].user_name.as_deref(), Some("a,\"b\"\r\nc"));
         assert_eq!(parsed.rows[0].expiry_time, Some(5));
         assert_eq!(parsed.rows[0].client_id, None);
-        let mut again = serialize(parsed.rows.iter().map(|row| &**row));
+        let mut again = serialize(parsed.rows.iter().map(|row| &**row)).bytes;
         assert_eq!(parse(&mut again).unwrap().rows, parsed.rows);
     }
 
@@ -357,9 +414,27 @@ mod tests {
         }
         let expected = writer.into_inner().unwrap();
         assert_eq!(
-            String::from_utf8(serialize(&rows)).unwrap(),
+            String::from_utf8(serialize(&rows).bytes).unwrap(),
             String::from_utf8(expected).unwrap()
         );
+        // A row replaced or appended by splicing gives the bytes of a whole serialization.
+        let whole = serialize(&rows);
+        for index in [0, 3, rows.len() - 1, rows.len()] {
+            let mut changed = rows.clone();
+            let mut token = rows[(index + 1) % rows.len()].clone();
+            token.access_token = Some(format!("1000.spliced,\"{index}\""));
+            if index == rows.len() {
+                changed.push(token.clone());
+            } else {
+                changed[index] = token.clone();
+            }
+            let spliced = splice_row(&whole.bytes, &whole.row_starts, index, &token).unwrap();
+            let expected = serialize(&changed);
+            assert_eq!(spliced.bytes, expected.bytes, "row {index}");
+            assert_eq!(spliced.row_starts, expected.row_starts, "row {index}");
+        }
+        assert!(splice_row(&whole.bytes, &whole.row_starts, rows.len() + 1, &rows[0]).is_none());
+        assert!(splice_row(&whole.bytes, &[], 0, &rows[0]).is_none());
     }
 
     #[test]

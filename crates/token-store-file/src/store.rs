@@ -12,7 +12,7 @@ use token_store_core::{Error, ErrorKind, Result, Token, TokenStore};
 use crate::cache::Cache;
 use crate::durable::{FileLock, replace_atomically, resolve_symlink};
 use crate::error::io_error;
-use crate::format::serialize;
+use crate::format::{Serialized, serialize};
 
 /// Environment variable naming the token file for [`FileStore::from_env`].
 pub const ENV_VAR: &str = "TOKEN_STORE_FILE";
@@ -144,10 +144,14 @@ impl FileStore {
 
     /// Replace the file with `rows` and cache them.
     fn write(&self, rows: Vec<Arc<Token>>) -> Result<()> {
-        let bytes = serialize(rows.iter().map(|row| &**row));
-        let meta = replace_atomically(&self.path, &bytes)
+        self.write_file(serialize(rows.iter().map(|row| &**row)), rows)
+    }
+
+    /// Replace the file with `file`, the serialized `rows`, and cache them.
+    fn write_file(&self, file: Serialized, rows: Vec<Arc<Token>>) -> Result<()> {
+        let meta = replace_atomically(&self.path, &file.bytes)
             .map_err(|e| io_error(e, "writing the token file"))?;
-        self.cache.wrote(&meta, bytes, rows);
+        self.cache.wrote(&meta, file, rows);
         Ok(())
     }
 
@@ -190,13 +194,19 @@ impl FileStore {
             lock.set_high_water(id)
                 .map_err(|e| io_error(e, "writing the id mark"))?;
         }
-        // The other rows are shared with the cached snapshot, not copied.
+        // The other rows are shared with the cached snapshot, not copied, and so are their
+        // bytes when this store wrote the file last.
+        let index = position.unwrap_or(rows.len());
+        let file = snapshot.with_row(index, &row);
         let mut rows = rows.clone();
         match position {
             Some(i) => rows[i] = Arc::new(row.clone()),
             None => rows.push(Arc::new(row.clone())),
         }
-        self.write(rows)?;
+        match file {
+            Some(file) => self.write_file(file, rows)?,
+            None => self.write(rows)?,
+        }
         Ok(row)
     }
 

@@ -271,16 +271,17 @@ impl SecretIndexStore {
     }
 
     /// How long to wait before writing a secret whose last write was at `last_write_ms`, where
-    /// the backend limits versions per secret per minute: until one mean spacing of that
-    /// limit has passed since (GCP: 0.5 s), plus up to as much jitter so that writers who
-    /// read the same version do not write at once; `None` when no wait is needed.
+    /// the backend limits versions per secret per minute: until twice the mean spacing of that
+    /// limit has passed since (GCP, 120 a minute and 2 a second: 1 s, so that two writers who
+    /// both saw that write and nothing after it still make at most 2 writes in any second),
+    /// plus up to half as much jitter; `None` when no wait is needed.
     fn write_spacing(&self, last_write_ms: u64) -> Option<Duration> {
         let max = self.backend.limits().versions_per_minute?;
-        let spacing_ms = 60_000 / u64::from(max.max(1));
+        let spacing_ms = 120_000 / u64::from(max.max(1));
         let ready_at = last_write_ms.checked_add(spacing_ms)?;
         let now = self.now_ms();
         (ready_at > now).then(|| {
-            let jitter = rand::rng().random_range(0..=spacing_ms);
+            let jitter = rand::rng().random_range(0..=spacing_ms / 2);
             Duration::from_millis(ready_at - now + jitter)
         })
     }

@@ -5,8 +5,8 @@
 //! store starts with one shard, `ix-r`. A shard that gets too big (half the backend's value
 //! limit), too busy (where the backend caps versions per day, more than
 //! [`SPLIT_WRITES_PER_DAY`] writes in 24 hours: AWS keeps at most 100 versions written in 24
-//! hours per secret and advises far fewer), too fast (where it caps versions per minute, half
-//! that many in the last two minutes: GCP) or too long (merge-log
+//! hours per secret and advises far fewer), too fast (where it caps versions per minute, a
+//! quarter of that many in the last two minutes: GCP) or too long (merge-log
 //! backends that can never delete a version: [`EngineOptions::max_versions_per_shard`]) is
 //! split: its entries are merged into its two children, then it is marked split. A split shard
 //! is never written again, so every secret's write rate stays bounded however many tokens the
@@ -255,7 +255,7 @@ impl SecretIndexStore {
             && shard.writes_in_window(now_minute) >= SPLIT_WRITES_PER_DAY;
         let too_fast = limits
             .versions_per_minute
-            .is_some_and(|max| 2 * shard.writes_in_last_two_minutes(now_minute) >= max as usize);
+            .is_some_and(|max| 4 * shard.writes_in_last_two_minutes(now_minute) >= max as usize);
         let too_big = shard.encode().len() > limits.max_value_bytes / 2;
         // Only where versions are opaque (Azure): every read lists them all, and none can be
         // deleted. Numbered versions (GCP) are retired as they are superseded.
