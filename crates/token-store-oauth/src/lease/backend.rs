@@ -1,0 +1,123 @@
+//! [`BackendLease`]: a lease secret (`lease-<digest>`) beside the index, written with the
+//! service's own ordering guarantee.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use token_store_core::{ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+
+use super::{Lease, key_digest, now_ms};
+
+/// A lease kept in its own secret of a [`SecretBackend`] (never listed as a token).
+///
+/// * [`IndexProtocol::CompareAndSwap`] (AWS): read the lease, and when it is free or expired
+///   replace it with `put_if_current` on the version read; a lost swap is a lost lease.
+/// * [`IndexProtocol::MergeLog`] (GCP, Azure): read the lease and its version, add a version
+///   naming us, list the versions written since the one read: the first of them holds the
+///   lease. The service orders versions, so two writers never both win; a writer that read
+///   an older version loses to anyone who wrote after it (it then waits and re-reads).
+#[derive(Debug, Clone)]
+pub struct BackendLease {
+    backend: Arc<dyn SecretBackend>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LeaseValue {
+    holder: String,
+    until: i64,
+}
+
+impl BackendLease {
+    /// A lease stored through `backend` (e.g. `store.engine().backend()`).
+    pub fn new(backend: Arc<dyn SecretBackend>) -> Self {
+        Self { backend }
+    }
+
+    fn name(key: &str) -> String {
+        format!("lease-{}", key_digest(key))
+    }
+}
+
+fn parse(version: &Versioned) -> Option<LeaseValue> {
+    serde_json::from_str(&version.value).ok()
+}
+
+fn encode(holder: &str, until: i64) -> String {
+    serde_json::json!({ "holder": holder, "until": until }).to_string()
+}
+
+#[async_trait]
+impl Lease for BackendLease {
+    async fn try_acquire(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let name = Self::name(key);
+        let current = self.backend.get(&name).await?;
+        if let Some(lease) = current.as_ref().and_then(parse)
+            && lease.holder != holder
+            && lease.until > now_ms()
+        {
+            return Ok(false);
+        }
+        let value = encode(holder, now_ms() + ttl.as_millis() as i64);
+        let base = current.map(|v| v.version);
+        match self.backend.index_protocol() {
+            IndexProtocol::CompareAndSwap => {
+                match self
+                    .backend
+                    .put_if_current(&name, &value, base.as_deref())
+                    .await
+                {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::AlreadyExists) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            IndexProtocol::MergeLog => {
+                let mine = self.backend.put(&name, &value).await?;
+                let after = self.backend.versions_after(&name, base.as_deref()).await?;
+                let won = after.first().is_some_and(|first| first.version == mine);
+                if won && let Some(base) = base {
+                    // Versions before the one we read are settled: stop paying for them.
+                    let _ = self.backend.retire_versions_before(&name, &base).await;
+                }
+                Ok(won)
+            }
+        }
+    }
+
+    async fn release(&self, key: &str, holder: &str) -> Result<()> {
+        let name = Self::name(key);
+        let Some(current) = self.backend.get(&name).await? else {
+            return Ok(());
+        };
+        if parse(&current).is_none_or(|lease| lease.holder != holder) {
+            return Ok(());
+        }
+        let free = encode(holder, 0);
+        match self.backend.index_protocol() {
+            IndexProtocol::CompareAndSwap => {
+                match self
+                    .backend
+                    .put_if_current(&name, &free, Some(&current.version))
+                    .await
+                {
+                    Err(e) if e.kind() != ErrorKind::Conflict => Err(e),
+                    _ => Ok(()),
+                }
+            }
+            IndexProtocol::MergeLog => self.backend.put(&name, &free).await.map(drop),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.backend.index_protocol() {
+            IndexProtocol::CompareAndSwap => "cas",
+            IndexProtocol::MergeLog => "version-log",
+        }
+    }
+}
