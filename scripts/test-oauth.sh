@@ -100,8 +100,10 @@ lambda_run() {
     endpoints+=("http://127.0.0.1:$invoke/2015-03-31/functions/function/invocations")
     wait_for_port "$invoke"
   done
-  drive "$label" 1 "${endpoints[@]}"
+  local rc=0
+  drive "$label" 1 "${endpoints[@]}" || rc=$?
   kill "${own[@]}" 2>/dev/null || true
+  return "$rc"
 }
 
 http_run() {
@@ -119,22 +121,27 @@ http_run() {
   for i in $(seq 1 "$INSTANCES"); do
     endpoints+=("http://$(wait_for_line "$WORK/http-$label-$i.log" '127\.0\.0\.1:[0-9]+')/")
   done
-  drive "$label" 5 "${endpoints[@]}"
+  local rc=0
+  drive "$label" 5 "${endpoints[@]}" || rc=$?
   kill "${own[@]}" 2>/dev/null || true
+  return "$rc"
 }
 
 status=0
+cloud_urls=()
 for run in $RUNS; do
   echo
   case "$run" in
     aws-lambda)
       port="${LOCALSTACK_PORT:-4566}"
       localstack/start-localstack.sh; emulators+=(localstack)
+      cloud_urls+=("aws-secretsmanager://token-store-oauth/$run_id/cargo/?region=us-east-1&endpoint=http://127.0.0.1:$port")
       lambda_run aws-lambda "aws-secretsmanager://token-store-oauth/$run_id/?region=us-east-1&endpoint=http://127.0.0.1:$port" || status=1
       ;;
     gcp-http)
       emulators/gcp/install.sh drongo >/dev/null
       endpoint="$(emulators/gcp/start.sh drongo)"; emulators+=(drongo)
+      cloud_urls+=("gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_c_?endpoint=$endpoint")
       http_run gcp-http "gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_?endpoint=$endpoint" || status=1
       ;;
     file-http)
@@ -148,4 +155,10 @@ for run in $RUNS; do
     *) echo "unknown run $run" >&2; status=1 ;;
   esac
 done
+if [ "${#cloud_urls[@]}" -gt 0 ]; then
+  echo
+  echo "== lease race and one refresh among instances, in-process, on: ${cloud_urls[*]}"
+  TOKEN_STORE_OAUTH_URLS="${cloud_urls[*]}" \
+    cargo test -p token-store --features oauth,aws,gcp --test oauth_emulators || status=1
+fi
 exit "$status"

@@ -2,12 +2,38 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Where an [`AccessToken`] came from in this call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TokenSource {
+    /// The in-process cache: no service call.
+    Cache,
+    /// Read from the store (fresh, or still valid while another instance refreshes).
+    Store,
+    /// Refreshed at the accounts server by this call.
+    Refreshed,
+    /// A grant code exchanged by this call.
+    Exchanged,
+}
+
+impl TokenSource {
+    /// Short name: `cache`, `store`, `refreshed`, `exchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cache => "cache",
+            Self::Store => "store",
+            Self::Refreshed => "refreshed",
+            Self::Exchanged => "exchanged",
+        }
+    }
+}
+
 /// A valid access token with the API domain to call.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
     pub(crate) secret: String,
     pub(crate) api_domain: Option<String>,
     pub(crate) expiry_time: i64,
+    pub(crate) source: TokenSource,
 }
 
 impl AccessToken {
@@ -26,6 +52,11 @@ impl AccessToken {
         self.expiry_time
     }
 
+    /// Where this call got the token.
+    pub fn source(&self) -> TokenSource {
+        self.source
+    }
+
     /// The `Authorization` header value Zoho expects: `Zoho-oauthtoken <token>`.
     pub fn authorization(&self) -> String {
         format!("Zoho-oauthtoken {}", self.secret)
@@ -38,6 +69,7 @@ impl std::fmt::Debug for AccessToken {
             .field("secret", &"<redacted>")
             .field("api_domain", &self.api_domain)
             .field("expiry_time", &self.expiry_time)
+            .field("source", &self.source)
             .finish()
     }
 }

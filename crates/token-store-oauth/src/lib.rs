@@ -29,7 +29,7 @@ mod manager;
 mod options;
 mod response;
 
-pub use access::{AccessToken, ManagerStats};
+pub use access::{AccessToken, ManagerStats, TokenSource};
 pub use datacentre::DataCentre;
 pub use lease::{BackendLease, FileLease, Lease, StoreLease};
 pub use manager::TokenManager;

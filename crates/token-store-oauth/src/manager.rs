@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use token_store_core::{Error, ErrorKind, Result, Token, TokenStore};
 
-use crate::access::{AccessToken, Counters, ManagerStats, bump};
+use crate::access::{AccessToken, Counters, ManagerStats, TokenSource, bump};
 use crate::accounts::{AccountsClient, Request};
 use crate::lease::{Lease, key_digest, now_ms};
 use crate::response::{Grant, rate_limited_until};
@@ -150,12 +150,20 @@ impl TokenManager {
             return Ok(hit);
         }
         let query = query.clone().normalized();
-        let token = match self.inner.read(&query).await? {
-            Some(token) if token.refresh_token.is_some() || token.access_token.is_some() => token,
-            Some(_) | None if query.grant_token.is_some() => self.inner.exchange(&query).await?,
+        let (token, exchanged) = match self.inner.read(&query).await? {
+            Some(token) if token.refresh_token.is_some() || token.access_token.is_some() => {
+                (token, false)
+            }
+            Some(_) | None if query.grant_token.is_some() => {
+                (self.inner.exchange(&query).await?, true)
+            }
             _ => return Err(Error::not_found("no stored token matches the query")),
         };
-        self.inner.ensure_fresh(&key, &query, token).await
+        let mut answer = self.inner.ensure_fresh(&key, &query, token).await?;
+        if exchanged && answer.source == TokenSource::Store {
+            answer.source = TokenSource::Exchanged;
+        }
+        Ok(answer)
     }
 }
 
@@ -177,11 +185,12 @@ impl Inner {
         let now = self.now();
         let cache = lock(&self.cache);
         let entry = cache.get(key)?;
-        (now < entry.until_ms && self.is_valid(&entry.token, now)).then(|| answer(&entry.token))
+        (now < entry.until_ms && self.is_valid(&entry.token, now))
+            .then(|| answer(&entry.token, TokenSource::Cache))
     }
 
     /// Cache `token` until it is due for refresh, or for `stale_recheck` when it already is.
-    fn remember(&self, key: &str, token: &Token) -> AccessToken {
+    fn remember(&self, key: &str, token: &Token, source: TokenSource) -> AccessToken {
         let now = self.now();
         let expiry = token.expiry_time.unwrap_or(now);
         let due = expiry - self.refresh_margin_ms;
@@ -197,7 +206,7 @@ impl Inner {
                 until_ms,
             },
         );
-        answer(token)
+        answer(token, source)
     }
 
     async fn read(&self, query: &Token) -> Result<Option<Token>> {
@@ -238,7 +247,7 @@ impl Inner {
         mut token: Token,
     ) -> Result<AccessToken> {
         if self.is_fresh(&token, self.now()) {
-            return Ok(self.remember(key, &token));
+            return Ok(self.remember(key, &token, TokenSource::Store));
         }
         let Some(refresh) = token.refresh_token.clone() else {
             return self.serve_or(key, &token, || {
@@ -270,7 +279,7 @@ impl Inner {
                 Ok(acquired) => acquired,
                 Err(err) if self.is_valid(&token, self.now()) => {
                     tracing::warn!(kind = %err.kind().as_str(), "lease failed; serving the still-valid token");
-                    return Ok(self.remember(key, &token));
+                    return Ok(self.remember(key, &token, TokenSource::Store));
                 }
                 Err(err) => return Err(err),
             };
@@ -285,7 +294,7 @@ impl Inner {
             }
             bump(&self.counters.lease_lost);
             if self.is_valid(&token, self.now()) {
-                return Ok(self.remember(key, &token));
+                return Ok(self.remember(key, &token, TokenSource::Store));
             }
             if self.now() >= deadline {
                 return Err(Error::new(
@@ -297,7 +306,7 @@ impl Inner {
             tokio::time::sleep(self.options.poll_interval).await;
             if let Some(latest) = self.reread(query, &token).await? {
                 if self.is_fresh(&latest, self.now()) {
-                    return Ok(self.remember(key, &latest));
+                    return Ok(self.remember(key, &latest, TokenSource::Store));
                 }
                 token = latest;
             }
@@ -318,7 +327,7 @@ impl Inner {
             .await?
             .unwrap_or_else(|| token.clone());
         if self.is_fresh(&current, self.now()) {
-            return Ok(self.remember(key, &current));
+            return Ok(self.remember(key, &current, TokenSource::Store));
         }
         let (client_id, client_secret) = credentials(&current)?;
         let answer = self
@@ -336,7 +345,7 @@ impl Inner {
             Ok(grant) => {
                 bump(&self.counters.refreshes);
                 let updated = self.save_grant(current, grant).await;
-                Ok(self.remember(key, &updated))
+                Ok(self.remember(key, &updated, TokenSource::Refreshed))
             }
             Err(err) => {
                 bump(&self.counters.refresh_failures);
@@ -361,7 +370,7 @@ impl Inner {
         error: impl FnOnce() -> Error,
     ) -> Result<AccessToken> {
         if self.is_valid(token, self.now()) {
-            Ok(self.remember(key, token))
+            Ok(self.remember(key, token, TokenSource::Store))
         } else {
             Err(error())
         }
@@ -453,8 +462,9 @@ fn credentials(token: &Token) -> Result<(&str, &str)> {
     }
 }
 
-fn answer(token: &Token) -> AccessToken {
+fn answer(token: &Token, source: TokenSource) -> AccessToken {
     AccessToken {
+        source,
         secret: token.access_token.clone().unwrap_or_default(),
         api_domain: token.api_domain.clone(),
         expiry_time: token.expiry_time.unwrap_or(0),

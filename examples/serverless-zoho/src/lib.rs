@@ -18,10 +18,28 @@ use token_store::{Error, ErrorKind, Token};
 /// One function instance: its manager (cache) and HTTP client, built at cold start.
 #[derive(Debug)]
 pub struct App {
+    instance: String,
     manager: TokenManager,
     http: reqwest::Client,
     query: Token,
     cold: AtomicBool,
+}
+
+fn stats_json(stats: &ManagerStats) -> Value {
+    json!({
+        "refreshes": stats.refreshes,
+        "warm_hits": stats.warm_hits,
+        "store_reads": stats.store_reads,
+        "store_writes": stats.store_writes,
+        "lease_attempts": stats.lease_attempts,
+    })
+}
+
+/// Distinguishes instances that got the same pid (separate sandboxes).
+fn rand_seed() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
 }
 
 fn env(name: &str) -> Result<String, Error> {
@@ -44,6 +62,7 @@ impl App {
             options.data_centre = dc.parse()?;
         }
         Ok(Self {
+            instance: format!("{:08x}", std::process::id() ^ rand_seed()),
             manager: open_manager(&env("TOKEN_STORE_URL")?, options).await?,
             http: reqwest::Client::new(),
             query: Token::builder().user_name(env("ZOHO_USER")?).build(),
@@ -52,14 +71,15 @@ impl App {
     }
 
     /// One invocation: a token, one CRM call, and a report without any secret:
-    /// `{"fingerprint", "crm_status", "handler_ms", "cold", "refreshes", "warm_hits",
-    /// "store_reads", "store_writes", "lease_attempts"}` (counts are this invocation's).
+    /// `{"instance", "fingerprint", "source", "crm_status", "token_ms", "handler_ms", "cold",
+    /// "stats"}` (`source`: where the token came from; `stats`: this instance's
+    /// [`ManagerStats`] so far).
     pub async fn invoke(&self) -> Result<Value, Error> {
         let started = Instant::now();
         let cold = self.cold.swap(false, Ordering::Relaxed);
-        let before = self.manager.stats();
         let token = self.manager.access_token(&self.query).await?;
-        let after = self.manager.stats();
+        let token_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let stats = self.manager.stats();
         let api = token.api_domain().unwrap_or("https://www.zohoapis.com");
         let crm_status = self
             .http
@@ -73,17 +93,15 @@ impl App {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let delta = |f: fn(&ManagerStats) -> u64| f(&after) - f(&before);
         Ok(json!({
+            "instance": self.instance,
             "fingerprint": fingerprint,
+            "source": token.source().as_str(),
             "crm_status": crm_status,
+            "token_ms": token_ms,
             "handler_ms": started.elapsed().as_secs_f64() * 1000.0,
             "cold": cold,
-            "refreshes": delta(|s| s.refreshes),
-            "warm_hits": delta(|s| s.warm_hits),
-            "store_reads": delta(|s| s.store_reads),
-            "store_writes": delta(|s| s.store_writes),
-            "lease_attempts": delta(|s| s.lease_attempts),
+            "stats": stats_json(&stats),
         }))
     }
 }

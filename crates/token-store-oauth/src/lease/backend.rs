@@ -10,7 +10,8 @@ use token_store_core::{ErrorKind, IndexProtocol, Result, SecretBackend, Versione
 
 use super::{Lease, key_digest, now_ms};
 
-/// A lease kept in its own secret of a [`SecretBackend`] (never listed as a token).
+/// A lease kept in its own secret `lease-<digest>` of a [`SecretBackend`] (never listed as a
+/// token).
 ///
 /// * [`IndexProtocol::CompareAndSwap`] (AWS): read the lease, and when it is free or expired
 ///   replace it with `put_if_current` on the version read; a lost swap is a lost lease.
@@ -35,8 +36,9 @@ impl BackendLease {
         Self { backend }
     }
 
+    /// `lease-` and 16 hex digits: within every backend's relative-name limit (AWS: 24).
     fn name(key: &str) -> String {
-        format!("lease-{}", key_digest(key))
+        format!("lease-{}", &key_digest(key)[..16])
     }
 }
 

@@ -9,6 +9,15 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+/// The cumulative manager counters each invocation reports.
+const COUNTERS: [&str; 5] = [
+    "refreshes",
+    "warm_hits",
+    "store_reads",
+    "store_writes",
+    "lease_attempts",
+];
+
 struct Outcome {
     report: Option<Value>,
     round_trip_ms: f64,
@@ -81,13 +90,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let delta = |name: &str| after[name].as_u64().unwrap_or(0) - before[name].as_u64().unwrap_or(0);
 
     let mut failures = Vec::new();
-    let mut kinds: Vec<(&str, Vec<f64>, Vec<f64>, [u64; 3])> =
+    let mut kinds: Vec<(&str, Vec<f64>, Vec<f64>)> =
         ["cold start", "refresh", "warm hit", "store read"]
             .iter()
-            .map(|k| (*k, Vec::new(), Vec::new(), [0; 3]))
+            .map(|k| (*k, Vec::new(), Vec::new()))
             .collect();
     let mut fingerprints = std::collections::BTreeSet::new();
-    let mut reported_refreshes = 0;
+    // Per instance, the largest value of each cumulative counter it reported.
+    let mut instances: std::collections::BTreeMap<String, [u64; 5]> = Default::default();
     for outcome in &outcomes {
         let Some(report) = outcome.report.as_ref().filter(|r| r["crm_status"].is_u64()) else {
             failures.push(format!("an invocation failed: {:?}", outcome.report));
@@ -105,23 +115,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_default()
                 .to_owned(),
         );
-        let n = |k: &str| report[k].as_u64().unwrap_or(0);
-        reported_refreshes += n("refreshes");
-        let kind = if n("refreshes") > 0 {
-            1
-        } else if report["cold"] == true {
-            0
-        } else if n("warm_hits") > 0 {
-            2
-        } else {
-            3
+        let kind = match (report["source"].as_str(), report["cold"] == true) {
+            (Some("refreshed"), _) => 1,
+            (_, true) => 0,
+            (Some("cache"), _) => 2,
+            _ => 3,
         };
-        let entry = &mut kinds[kind];
-        entry.1.push(report["handler_ms"].as_f64().unwrap_or(0.0));
-        entry.2.push(outcome.round_trip_ms);
-        entry.3[0] += n("store_reads");
-        entry.3[1] += n("store_writes");
-        entry.3[2] += n("lease_attempts");
+        kinds[kind]
+            .1
+            .push(report["token_ms"].as_f64().unwrap_or(0.0));
+        kinds[kind].2.push(outcome.round_trip_ms);
+        let counters = instances
+            .entry(report["instance"].as_str().unwrap_or_default().to_owned())
+            .or_default();
+        for (slot, name) in COUNTERS.iter().enumerate() {
+            counters[slot] = counters[slot].max(report["stats"][name].as_u64().unwrap_or(0));
+        }
     }
     if outcomes.len() != total {
         failures.push(format!("{} of {total} invocations ran", outcomes.len()));
@@ -143,10 +152,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "== {label}: {} invocations over {} instances",
         outcomes.len(),
-        endpoints.len()
+        instances.len()
     );
     println!(
-        "accounts server: refreshes {}, access_denied {}, invalidated {}, CRM ok {}, CRM rejected {}; refreshes reported by instances {reported_refreshes}; distinct tokens served {}",
+        "accounts server: refreshes {}, access_denied {}, invalidated {}, CRM ok {}, CRM rejected {}; distinct tokens served {}",
         delta("refreshes"),
         delta("access_denied"),
         delta("invalidated"),
@@ -154,26 +163,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         delta("crm_rejected"),
         fingerprints.len()
     );
-    println!(
-        "| kind | invocations | handler p50 ms | handler max ms | round trip p50 ms | store reads/inv | store writes/inv | lease attempts/inv |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (name, mut handler, mut trip, calls) in kinds {
-        if handler.is_empty() {
+    let totals: Vec<String> = COUNTERS
+        .iter()
+        .enumerate()
+        .map(|(slot, name)| {
+            let sum: u64 = instances.values().map(|c| c[slot]).sum();
+            format!(
+                "{name} {sum} ({:.3}/invocation)",
+                sum as f64 / outcomes.len().max(1) as f64
+            )
+        })
+        .collect();
+    println!("all instances: {}", totals.join(", "));
+    println!("| kind | invocations | token p50 ms | token max ms | invocation round trip p50 ms |");
+    println!("|---|---|---|---|---|");
+    for (name, mut token, mut trip) in kinds {
+        if token.is_empty() {
             continue;
         }
-        handler.sort_by(f64::total_cmp);
+        token.sort_by(f64::total_cmp);
         trip.sort_by(f64::total_cmp);
-        let per = |c: u64| c as f64 / handler.len() as f64;
         println!(
-            "| {name} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            handler.len(),
-            percentile(&handler, 0.5),
-            percentile(&handler, 1.0),
+            "| {name} | {} | {:.3} | {:.3} | {:.2} |",
+            token.len(),
+            percentile(&token, 0.5),
+            percentile(&token, 1.0),
             percentile(&trip, 0.5),
-            per(calls[0]),
-            per(calls[1]),
-            per(calls[2])
         );
     }
     if failures.is_empty() {
