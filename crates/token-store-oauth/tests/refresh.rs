@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use support::{Zoho, options, query};
 use token_store_core::{ErrorKind, MemoryStore, Token, TokenStore};
-use token_store_oauth::{ManagerOptions, StoreLease, TokenManager, rate_limited_until};
+use token_store_oauth::{
+    ManagerOptions, StoreLease, TokenManager, TokenSource, rate_limited_until,
+};
 use zoho_stand_in::Limits;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -76,7 +78,16 @@ async fn concurrent_callers_in_one_process_cause_one_refresh() {
         2,
         "one read, one re-read under the lease"
     );
-    let fresh = &answers[0];
+    let refreshed: Vec<_> = answers
+        .iter()
+        .filter(|a| a.source() == TokenSource::Refreshed)
+        .collect();
+    assert_eq!(
+        refreshed.len(),
+        1,
+        "one caller refreshed, the others waited for it"
+    );
+    let fresh = refreshed[0];
     assert_ne!(fresh.secret(), token.access_token.as_deref().unwrap());
     assert!(answers.iter().all(|a| a.secret() == fresh.secret()));
     assert!(zoho.is_live(fresh).await);
@@ -191,6 +202,7 @@ async fn a_grant_code_is_exchanged_once_and_saved() {
         .grant_token(&code)
         .build();
     let token = manager.access_token(&first).await.unwrap();
+    assert_eq!(token.source(), TokenSource::Exchanged);
     assert!(zoho.is_live(&token).await);
     assert_eq!(zoho.stat("exchanges").await, 1);
     let saved = store

@@ -269,3 +269,82 @@ impl Shared {
         self.lock().stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> (Shared, String, String) {
+        let shared = Shared::new(Limits::zoho(), "http://127.0.0.1:1".into());
+        let seeded = shared.seed("c", "s", 1_000);
+        let refresh = seeded["refresh_token"].as_str().unwrap().to_owned();
+        let access = seeded["access_token"].as_str().unwrap().to_owned();
+        (shared, refresh, access)
+    }
+
+    #[test]
+    fn ten_refreshes_per_window_then_access_denied() {
+        let (shared, refresh, _) = server();
+        for _ in 0..10 {
+            let answer = shared.refresh("c", "s", &refresh);
+            assert_eq!(answer["expires_in"], 3600);
+            assert!(answer.get("refresh_token").is_none(), "no rotation");
+        }
+        assert_eq!(shared.refresh("c", "s", &refresh)["error"], "Access Denied");
+        assert_eq!(shared.stats().refreshes, 10);
+        assert_eq!(shared.stats().access_denied, 1);
+    }
+
+    #[test]
+    fn the_sixteenth_live_token_invalidates_the_oldest() {
+        let shared = Shared::new(
+            Limits {
+                mints_per_window: 100,
+                ..Limits::zoho()
+            },
+            "http://127.0.0.1:1".into(),
+        );
+        let seeded = shared.seed("c", "s", 3_600_000);
+        let refresh = seeded["refresh_token"].as_str().unwrap();
+        let oldest = seeded["access_token"].as_str().unwrap();
+        let mut minted = Vec::new();
+        for _ in 0..14 {
+            minted.push(
+                shared.refresh("c", "s", refresh)["access_token"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert!(shared.is_live(oldest), "15 live tokens");
+        shared.refresh("c", "s", refresh);
+        assert!(!shared.is_live(oldest), "the 16th invalidated the oldest");
+        assert!(minted.iter().all(|t| shared.is_live(t)));
+        assert_eq!(shared.stats().invalidated, 1);
+        assert!(!shared.crm_call(oldest));
+        assert_eq!(shared.stats().crm_rejected, 1);
+    }
+
+    #[test]
+    fn unknown_refresh_tokens_and_reused_grants_are_invalid_code() {
+        let (shared, refresh, _) = server();
+        assert_eq!(
+            shared.refresh("c", "s", "1000.nope")["error"],
+            "invalid_code"
+        );
+        assert_eq!(
+            shared.refresh("c", "wrong", &refresh)["error"],
+            "invalid_client"
+        );
+        let code = shared.grant("c", "s")["code"].as_str().unwrap().to_owned();
+        assert!(shared.exchange("c", "s", &code)["refresh_token"].is_string());
+        assert_eq!(shared.exchange("c", "s", &code)["error"], "invalid_code");
+    }
+
+    #[test]
+    fn expired_tokens_are_not_live() {
+        let shared = Shared::new(Limits::zoho(), "http://127.0.0.1:1".into());
+        let seeded = shared.seed("c", "s", -1);
+        assert!(!shared.is_live(seeded["access_token"].as_str().unwrap()));
+    }
+}
