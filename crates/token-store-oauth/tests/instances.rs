@@ -181,6 +181,16 @@ async fn version_log_backend_lease_expired() {
     backend_case(MemoryBackend::merge_log(), EXPIRED_MS).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn opaque_version_log_backend_lease_about_to_expire() {
+    backend_case(MemoryBackend::merge_log_opaque(), ABOUT_TO_EXPIRE_MS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn opaque_version_log_backend_lease_expired() {
+    backend_case(MemoryBackend::merge_log_opaque(), EXPIRED_MS).await;
+}
+
 /// Service calls per call, on the compare-and-swap backend: a warm hit makes none, a cold
 /// read of a fresh token only the store's lookup.
 #[tokio::test]

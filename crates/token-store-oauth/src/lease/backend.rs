@@ -16,9 +16,11 @@ use super::{Lease, key_digest, now_ms};
 /// * [`IndexProtocol::CompareAndSwap`] (AWS): read the lease, and when it is free or expired
 ///   replace it with `put_if_current` on the version read; a lost swap is a lost lease.
 /// * [`IndexProtocol::MergeLog`] (GCP, Azure): read the lease and its version, add a version
-///   naming us, list the versions written since the one read: the first of them holds the
-///   lease. The service orders versions, so two writers never both win; a writer that read
-///   an older version loses to anyone who wrote after it (it then waits and re-reads).
+///   naming us; we hold the lease when ours is the very next version after the one read (GCP:
+///   sequential version numbers, no further call — old versions may already be retired; Azure:
+///   the first in the list of versions written since). The service orders versions, so two
+///   writers never both win; a writer that read an older version loses to anyone who wrote
+///   after it (it then waits and re-reads).
 #[derive(Debug, Clone)]
 pub struct BackendLease {
     backend: Arc<dyn SecretBackend>,
@@ -81,13 +83,19 @@ impl Lease for BackendLease {
             }
             IndexProtocol::MergeLog => {
                 let mine = self.backend.put(&name, &value).await?;
-                let after = self.backend.versions_after(&name, base.as_deref()).await?;
-                let won = after.first().is_some_and(|first| first.version == mine);
-                if won && let Some(base) = base {
-                    // Versions before the one we read are settled: stop paying for them.
-                    let _ = self.backend.retire_versions_before(&name, &base).await;
+                // Sequential version numbers (GCP) tell at once whether ours came right after
+                // the one read (a missing secret's first version is 1); opaque ones (Azure)
+                // need the list of versions written since.
+                match self
+                    .backend
+                    .is_next_version(base.as_deref().unwrap_or("0"), &mine)
+                {
+                    Some(next) => Ok(next),
+                    None => {
+                        let after = self.backend.versions_after(&name, base.as_deref()).await?;
+                        Ok(after.first().is_some_and(|first| first.version == mine))
+                    }
                 }
-                Ok(won)
             }
         }
     }
