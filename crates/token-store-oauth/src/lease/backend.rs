@@ -1,7 +1,8 @@
 //! [`BackendLease`]: a lease secret (`lease-<digest>`) beside the index, written with the
 //! service's own ordering guarantee.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,22 +21,38 @@ use super::{Lease, key_digest, now_ms};
 ///   sequential version numbers, no further call — old versions may already be retired; Azure:
 ///   the first in the list of versions written since). The service orders versions, so two
 ///   writers never both win; a writer that read an older version loses to anyone who wrote
-///   after it (it then waits and re-reads).
+///   after it (it then waits and re-reads). A loser's version stays current until the
+///   winner releases, and any unexpired value reads as held, so no one takes the lease while
+///   the winner holds it; the winner's release frees the lease when only its round wrote
+///   since (a loser whose write lands after the release leaves the lease looking held until
+///   it expires).
 #[derive(Debug, Clone)]
 pub struct BackendLease {
     backend: Arc<dyn SecretBackend>,
+    /// Version-log leases this handle won: (key, holder) → the version the round started from.
+    rounds: Arc<Mutex<HashMap<(String, String), String>>>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct LeaseValue {
     holder: String,
     until: i64,
+    /// The version the writer read (its round); empty for a compare-and-swap write.
+    #[serde(default)]
+    base: String,
 }
 
 impl BackendLease {
     /// A lease stored through `backend` (e.g. `store.engine().backend()`).
     pub fn new(backend: Arc<dyn SecretBackend>) -> Self {
-        Self { backend }
+        Self {
+            backend,
+            rounds: Arc::default(),
+        }
+    }
+
+    fn rounds(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), String>> {
+        self.rounds.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `lease-` and 16 hex digits: within every backend's relative-name limit (AWS: 24).
@@ -48,8 +65,8 @@ fn parse(version: &Versioned) -> Option<LeaseValue> {
     serde_json::from_str(&version.value).ok()
 }
 
-fn encode(holder: &str, until: i64) -> String {
-    serde_json::json!({ "holder": holder, "until": until }).to_string()
+fn encode(holder: &str, until: i64, base: &str) -> String {
+    serde_json::json!({ "holder": holder, "until": until, "base": base }).to_string()
 }
 
 #[async_trait]
@@ -63,8 +80,9 @@ impl Lease for BackendLease {
         {
             return Ok(false);
         }
-        let value = encode(holder, now_ms() + ttl.as_millis() as i64);
         let base = current.map(|v| v.version);
+        let round = base.clone().unwrap_or_default();
+        let value = encode(holder, now_ms() + ttl.as_millis() as i64, &round);
         match self.backend.index_protocol() {
             IndexProtocol::CompareAndSwap => {
                 match self
@@ -86,16 +104,21 @@ impl Lease for BackendLease {
                 // Sequential version numbers (GCP) tell at once whether ours came right after
                 // the one read (a missing secret's first version is 1); opaque ones (Azure)
                 // need the list of versions written since.
-                match self
+                let won = match self
                     .backend
                     .is_next_version(base.as_deref().unwrap_or("0"), &mine)
                 {
-                    Some(next) => Ok(next),
+                    Some(next) => next,
                     None => {
                         let after = self.backend.versions_after(&name, base.as_deref()).await?;
-                        Ok(after.first().is_some_and(|first| first.version == mine))
+                        after.first().is_some_and(|first| first.version == mine)
                     }
+                };
+                if won {
+                    self.rounds()
+                        .insert((key.to_owned(), holder.to_owned()), round);
                 }
+                Ok(won)
             }
         }
     }
@@ -105,10 +128,15 @@ impl Lease for BackendLease {
         let Some(current) = self.backend.get(&name).await? else {
             return Ok(());
         };
-        if parse(&current).is_none_or(|lease| lease.holder != holder) {
+        let round = self.rounds().remove(&(key.to_owned(), holder.to_owned()));
+        // Ours, or (version log) a loser of our round wrote last: it still reads as held.
+        let ours = parse(&current).is_some_and(|lease| {
+            lease.holder == holder || round.as_deref() == Some(lease.base.as_str())
+        });
+        if !ours {
             return Ok(());
         }
-        let free = encode(holder, 0);
+        let free = encode(holder, 0, "");
         match self.backend.index_protocol() {
             IndexProtocol::CompareAndSwap => {
                 match self
