@@ -56,7 +56,12 @@ async fn one_lease_holder_among_racing_instances() {
             }
             let results = tasks.join_all().await;
             let winners: Vec<_> = results.iter().filter(|(won, _, _)| *won).collect();
-            assert_eq!(winners.len(), 1, "{url}: round {round}: one holder, got {}", winners.len());
+            assert_eq!(
+                winners.len(),
+                1,
+                "{url}: round {round}: one holder, got {}",
+                winners.len()
+            );
             let (_, holder, lease) = winners[0];
             lease.release(&key, holder).await.unwrap();
         }
