@@ -337,7 +337,8 @@ impl Inner {
                 client_id,
                 client_secret,
                 Request::Refresh {
-                    refresh_token: refresh,
+                    // The stored one, should the user have re-authorised meanwhile.
+                    refresh_token: current.refresh_token.as_deref().unwrap_or(refresh),
                 },
             )
             .await;
