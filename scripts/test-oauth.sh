@@ -63,7 +63,9 @@ wait_for_port() {
   echo "nothing listens on 127.0.0.1:$1" >&2; return 1
 }
 
-cargo build -p serverless-zoho -p zoho-stand-in
+# The workspace's own test build (what `cargo test --workspace --all-targets` made, so nothing
+# is rebuilt after it): it builds these binaries for the examples' and stand-in's tests.
+cargo test --workspace --all-targets --no-run
 
 "$BIN/zoho-stand-in" 127.0.0.1:0 >"$WORK/stand-in.log" 2>&1 &
 pids+=($!)
@@ -159,6 +161,6 @@ if [ "${#cloud_urls[@]}" -gt 0 ]; then
   echo
   echo "== lease race and one refresh among instances, in-process, on: ${cloud_urls[*]}"
   TOKEN_STORE_OAUTH_URLS="${cloud_urls[*]}" \
-    cargo test -p token-store --features oauth,aws,gcp --test oauth_emulators || status=1
+    cargo test --workspace --test oauth_emulators || status=1
 fi
 exit "$status"
