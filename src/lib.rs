@@ -12,9 +12,16 @@
 //! | `aws` | [`aws`] | `AwsSecretsManagerStore` |
 //! | `gcp` | [`gcp`] | `GcpSecretManagerStore` |
 //! | `azure` | [`azure`] | `AzureKeyVaultStore` |
+//!
+//! Feature `oauth` adds [`oauth`]: the `TokenManager`, a valid Zoho access token per call with
+//! one refresh across instances, and `oauth::open_manager(url, options)`.
 #![deny(missing_docs)]
 
 mod open;
+
+/// `TokenManager`: valid access tokens, refreshed once across instances (feature `oauth`).
+#[cfg(feature = "oauth")]
+pub mod oauth;
 
 pub use open::open;
 pub use token_store_core::*;

@@ -1,0 +1,36 @@
+//! HTTP handler for Google Cloud Run (`PORT`) and Azure Functions custom handlers
+//! (`FUNCTIONS_CUSTOMHANDLER_PORT`): every request, on any path, gets a valid Zoho token
+//! through the `TokenManager` and calls the CRM with it. Listens on `HTTP_HOST` (default
+//! `0.0.0.0`, as Cloud Run needs).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use serde_json::Value;
+use serverless_zoho::App;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let port = std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .or_else(|_| std::env::var("PORT"))
+        .unwrap_or_else(|_| "8080".to_owned());
+    let host = std::env::var("HTTP_HOST").unwrap_or_else(|_| "0.0.0.0".to_owned());
+    let app = Arc::new(App::from_env().await?);
+    let router = Router::new().fallback(move || {
+        let app = app.clone();
+        async move {
+            match app.invoke().await {
+                Ok(report) => (StatusCode::OK, report.to_string()),
+                Err(err) => (
+                    StatusCode::BAD_GATEWAY,
+                    Value::from(err.to_string()).to_string(),
+                ),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, router).await?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! What every serverless example does per invocation: get a valid Zoho access token through
+//! the [`TokenManager`], call the CRM with it, and report what it cost.
+//!
+//! Configuration (environment): `TOKEN_STORE_URL` (any store URL, e.g.
+//! `aws-secretsmanager://zoho/?region=eu-west-1`), `ZOHO_USER` (the token's user name),
+//! `ZOHO_DATA_CENTRE` (US, EU, …; default US) or `ZOHO_ACCOUNTS_URL` (an accounts server URL,
+//! e.g. the stand-in's).
+#![deny(missing_docs)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use token_store::oauth::{ManagerOptions, ManagerStats, TokenManager, open_manager};
+use token_store::{Error, ErrorKind, Token};
+
+/// One function instance: its manager (cache) and HTTP client, built at cold start.
+#[derive(Debug)]
+pub struct App {
+    instance: String,
+    manager: TokenManager,
+    http: reqwest::Client,
+    query: Token,
+    cold: AtomicBool,
+}
+
+fn stats_json(stats: &ManagerStats) -> Value {
+    json!({
+        "refreshes": stats.refreshes,
+        "warm_hits": stats.warm_hits,
+        "store_reads": stats.store_reads,
+        "store_writes": stats.store_writes,
+        "lease_attempts": stats.lease_attempts,
+    })
+}
+
+/// Distinguishes instances that got the same pid (separate sandboxes).
+fn rand_seed() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+}
+
+fn env(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| {
+        Error::new(
+            ErrorKind::ConfigInvalid,
+            format!("set {name} in the function's environment"),
+        )
+    })
+}
+
+impl App {
+    /// Build from the environment (see the crate docs).
+    pub async fn from_env() -> Result<Self, Error> {
+        let mut options = ManagerOptions {
+            accounts_url: std::env::var("ZOHO_ACCOUNTS_URL").ok(),
+            ..ManagerOptions::default()
+        };
+        if let Ok(dc) = std::env::var("ZOHO_DATA_CENTRE") {
+            options.data_centre = dc.parse()?;
+        }
+        Ok(Self {
+            instance: format!("{:08x}", std::process::id() ^ rand_seed()),
+            manager: open_manager(&env("TOKEN_STORE_URL")?, options).await?,
+            http: reqwest::Client::new(),
+            query: Token::builder().user_name(env("ZOHO_USER")?).build(),
+            cold: AtomicBool::new(true),
+        })
+    }
+
+    /// One invocation: a token, one CRM call, and a report without any secret:
+    /// `{"instance", "fingerprint", "source", "crm_status", "token_ms", "handler_ms", "cold",
+    /// "stats"}` (`source`: where the token came from; `stats`: this instance's
+    /// [`ManagerStats`] so far).
+    pub async fn invoke(&self) -> Result<Value, Error> {
+        let started = Instant::now();
+        let cold = self.cold.swap(false, Ordering::Relaxed);
+        let token = self.manager.access_token(&self.query).await?;
+        let token_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let stats = self.manager.stats();
+        let api = token.api_domain().unwrap_or("https://www.zohoapis.com");
+        let crm_status = self
+            .http
+            .get(format!("{api}/crm/v8/org"))
+            .header("authorization", token.authorization())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        let fingerprint: String = Sha256::digest(token.secret().as_bytes())[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(json!({
+            "instance": self.instance,
+            "fingerprint": fingerprint,
+            "source": token.source().as_str(),
+            "crm_status": crm_status,
+            "token_ms": token_ms,
+            "handler_ms": started.elapsed().as_secs_f64() * 1000.0,
+            "cold": cold,
+            "stats": stats_json(&stats),
+        }))
+    }
+}
