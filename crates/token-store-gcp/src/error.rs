@@ -36,7 +36,10 @@ fn classify(error: &GaxError) -> (ErrorKind, bool) {
     } else if error.is_connect() || error.is_io() || error.is_timeout() || error.is_transport() {
         (ErrorKind::Unavailable, true)
     } else if error.is_exhausted() {
-        (ErrorKind::RateLimited, true)
+        // The client's retry policy gave up (not a quota): the last error it saw decides.
+        std::error::Error::source(error)
+            .and_then(|last| last.downcast_ref::<GaxError>())
+            .map_or((ErrorKind::Unavailable, true), classify)
     } else {
         (ErrorKind::Unexpected, false)
     }
@@ -88,6 +91,19 @@ mod tests {
             ),
             "get",
         )
+    }
+
+    #[test]
+    fn retries_given_up_take_the_kind_of_the_last_error() {
+        let refused = map_error(GaxError::exhausted(GaxError::connect("refused")), "get");
+        assert_eq!(refused.kind(), ErrorKind::Unavailable);
+        let throttled = map_error(
+            GaxError::exhausted(GaxError::service(
+                Status::default().set_code(Code::ResourceExhausted),
+            )),
+            "get",
+        );
+        assert_eq!(throttled.kind(), ErrorKind::RateLimited);
     }
 
     #[test]

@@ -96,9 +96,9 @@ impl BackendHarness for AwsHarness {
              deletion and leaves it scheduled; AWS refuses with InvalidRequestException, which \
              is what makes put restore the secret";
         match target() {
-            Target::LocalStack => vec![
-                ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
-            ],
+            Target::LocalStack => {
+                vec![("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED)]
+            }
             Target::Moto => vec![
                 ("put_restores_a_name_scheduled_for_deletion", PUT_ON_DELETED),
                 (

@@ -185,8 +185,14 @@ impl SimReport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
     /// The user's save by the initial import; its ticks start at `then`.
-    Import { user: usize, then: u64 },
-    Tick { user: usize, step: u64 },
+    Import {
+        user: usize,
+        then: u64,
+    },
+    Tick {
+        user: usize,
+        step: u64,
+    },
     Add,
     Delete,
 }
@@ -491,7 +497,11 @@ async fn run(config: SimConfig) -> SimReport {
             push(&mut heap, phase, Event::Tick { user: u, step: 0 });
         } else {
             let then = import_end + phase + quarter;
-            push(&mut heap, import_every * u as u64, Event::Import { user: u, then });
+            push(
+                &mut heap,
+                import_every * u as u64,
+                Event::Import { user: u, then },
+            );
         }
     }
     let churn = config.churn_per_day * config.tokens as f64;
