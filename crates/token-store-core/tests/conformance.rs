@@ -135,3 +135,30 @@ mod stress {
         many_writers_and_a_large_store(shared(&OPAQUE, MemoryBackend::merge_log_opaque)).await;
     }
 }
+
+/// A change set that touches more leaf shards than the engine's retry budget (here: removing
+/// every entry of a store whose index has well over 100 leaves) commits leaf by leaf: only
+/// lost races count against the budget.
+#[tokio::test]
+async fn delete_tokens_of_an_index_with_many_leaves() {
+    use token_store_core::testkit::CountingBackend;
+    use token_store_core::{SHARD_PREFIX, SecretIndexStore, Token};
+
+    let counting = Arc::new(CountingBackend::new(Arc::new(MemoryBackend::merge_log())));
+    counting.limit_value_bytes(400);
+    let store = SecretIndexStore::new(counting.clone());
+    for n in 1..=160 {
+        let token = Token::builder()
+            .user_name(format!("user{n}@example.com"))
+            .client_id("1000.CLIENT")
+            .refresh_token(format!("1000.refresh.{n}"))
+            .access_token(format!("1000.access.{n}"))
+            .build();
+        store.save_token(&token).await.unwrap();
+    }
+    let shards = counting.list(SHARD_PREFIX).await.unwrap().len();
+    assert!(shards > 150, "{shards} shards");
+    store.delete_tokens().await.unwrap();
+    assert!(store.get_tokens().await.unwrap().is_empty());
+    assert_eq!(store.index_entries().await.unwrap(), 0);
+}

@@ -179,16 +179,21 @@ impl SecretIndexStore {
     /// too big or too busy. Optional changes ride along only with a shard written anyway.
     pub(crate) async fn apply_changes(&self, changes: Vec<Change>) -> Result<()> {
         let mut pending: Vec<Change> = changes;
-        let mut rounds = 0;
-        while pending.iter().any(|c| !c.optional) {
-            rounds += 1;
-            if rounds > 64 + HASH_BITS {
+        // Rounds that lost a race and look again; a round that commits its leaf's changes, or
+        // splits it (progress), does not count, however many leaves the changes touch.
+        let mut retries = 0;
+        let mut retry = || {
+            retries += 1;
+            if retries > 64 + HASH_BITS {
                 return Err(Error::new(
                     ErrorKind::Conflict,
                     "the index kept changing under concurrent writers; retries exhausted",
                 )
                 .with_retryable(true));
             }
+            Ok(())
+        };
+        while pending.iter().any(|c| !c.optional) {
             let first = pending
                 .iter()
                 .find(|c| !c.optional)
@@ -236,6 +241,7 @@ impl SecretIndexStore {
             match self.commit_value(&name, leaf.state, apply).await? {
                 Outcome::Done(state) => self.shard_cache.put(&leaf.path, &state, self.now_ms()),
                 Outcome::Retry => {
+                    retry()?;
                     self.shard_cache.forget(&leaf.path);
                     pending.extend(mine);
                 }
