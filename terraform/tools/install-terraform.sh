@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 version=1.5.7
+# No user CLI configuration: a missing file named by the environment only prints warnings.
+export TF_CLI_CONFIG_FILE=/dev/null
 bin_dir="$PWD/.cache/terraform/bin"
 binary="$bin_dir/terraform"
 if [ -x "$binary" ] && "$binary" version 2>/dev/null | head -n1 | grep -qx "Terraform v${version}"; then
