@@ -97,6 +97,26 @@ async fn open_backend(url: &str) -> token_store::Result<Arc<dyn SecretBackend>> 
 
 token_store_core::engine_conformance_tests!(CloudHarness);
 
+/// Deletes every secret the suites left under the URL's prefix, then asserts none is left.
+/// Run alone, after the suites (`scripts/test-cloud.sh` does), never beside them: it refuses
+/// unless `TOKEN_STORE_CLOUD_SWEEP=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_prefix() {
+    assert_eq!(
+        std::env::var("TOKEN_STORE_CLOUD_SWEEP").as_deref(),
+        Ok("1"),
+        "sweep_prefix deletes under the URL's prefix: run it only through scripts/test-cloud.sh"
+    );
+    let backend = open_backend(&cloud_url()).await.expect("backend at the URL's prefix");
+    let left = backend.list("").await.expect("list the prefix");
+    for name in &left {
+        backend.delete(name).await.expect("delete a leftover secret");
+    }
+    let after = backend.list("").await.expect("list the prefix again");
+    println!("sweep: {} secret(s) deleted under the prefix, {} left", left.len(), after.len());
+    assert!(after.is_empty(), "left under the prefix: {after:?}");
+}
+
 #[test]
 fn urls_without_a_prefix_are_refused() {
     for url in [
