@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real apply, run by hand (not in CI): Terraform 1.5.7 applies terraform/envs/<target>
 # (the AWS module) to LocalStack or moto on 127.0.0.1, the conformance and engine suites run
-# on the URL it outputs (scripts/test-cloud.sh), then destroy, then a check that nothing of
-# the store is left in the emulator. Each phase is timed.
+# on the URL it outputs (scripts/test-cloud.sh, with sentinel secrets just outside the prefix
+# that must stay untouched), then destroy, then a check that nothing of the store is left in
+# the emulator. Each phase is timed.
 #
 #   AWS_PROVIDER_VERSION=<pseudo-version> scripts/test-terraform-apply.sh [localstack|moto]...
 #   AWS_PROVIDER_BIN=/path/to/terraform-provider-aws scripts/test-terraform-apply.sh moto
@@ -75,11 +76,14 @@ for target in "${TARGETS[@]}"; do
   url="$("$tf" -chdir="$env_dir" output -state="$state" -raw url)"
   key_arn="$("$tf" -chdir="$env_dir" output -state="$state" -raw kms_key_arn)"
   echo "store URL: $url"
+  py=.cache/localstack/moto-venv/bin/python
+  "$py" terraform/tools/sentinels.py create "$endpoint" "$prefix"
   scripts/test-cloud.sh --prefix "$prefix" "$url" || status=1
+  "$py" terraform/tools/sentinels.py check "$endpoint" "$prefix" || status=1
   phase "$target: suites on the applied store"
   "$tf" -chdir="$env_dir" destroy -input=false -auto-approve -state="$state" "${vars[@]}" || status=1
   phase "$target: destroy"
-  .cache/localstack/moto-venv/bin/python terraform/tools/check-nothing-left.py \
+  "$py" terraform/tools/check-nothing-left.py \
     "$endpoint" "$prefix" "token-store-$target" "$key_arn" || status=1
   phase "$target: nothing-left check"
 done
