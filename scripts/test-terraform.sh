@@ -7,6 +7,9 @@
 #      rotation, Key Vault RBAC + purge protection, the GCP condition on the prefix
 #   4. checkov --skip-download (pinned venv), skips justified inline
 #   5. the refusal of a prefix-less URL by tests/cloud.rs (what scripts/test-cloud.sh runs)
+#   6. scripts/test-cloud.sh itself on moto: the suites on a store URL of the form the AWS
+#      module outputs, the sweep of the prefix, and sentinel secrets just outside the prefix
+#      that must stay untouched
 # The real apply against an emulator needs a provider build too large for CI: see
 # scripts/test-terraform-apply.sh and terraform/README.md.
 set -uo pipefail
@@ -44,11 +47,28 @@ cloud_url_guard() {
     urls_without_a_prefix_are_refused namespaces_stay_under_the_prefix
 }
 
+test_cloud_on_moto() {
+  local port="${MOTO_PORT:-5000}" prefix="tf-ci/$(date +%s)-$RANDOM/" status=0
+  local endpoint="http://127.0.0.1:$port" py=.cache/localstack/moto-venv/bin/python
+  localstack/start-moto.sh || return 1
+  (
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+    unset AWS_PROFILE AWS_SESSION_TOKEN
+    "$py" terraform/tools/sentinels.py create "$endpoint" "$prefix" &&
+      scripts/test-cloud.sh --prefix "$prefix" \
+        "aws-secretsmanager://${prefix}?region=us-east-1&endpoint=http%3A%2F%2F127.0.0.1%3A${port}" &&
+      "$py" terraform/tools/sentinels.py check "$endpoint" "$prefix"
+  ) || status=1
+  localstack/stop-moto.sh || true
+  return "$status"
+}
+
 run "Terraform 1.5.7 (go install, cached)" install_terraform
 run "terraform fmt -check -recursive" fmt_check
 run "policy tests (python-hcl2 + pytest)" policy_tests
 run "checkov --skip-download" checkov_scan
 run "tests/cloud.rs refuses prefix-less URLs" cloud_url_guard
+run "scripts/test-cloud.sh on moto (suites, sweep, sentinels)" test_cloud_on_moto
 
 echo "terraform checks: ${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
