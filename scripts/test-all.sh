@@ -15,7 +15,7 @@ steps=(
   "AWS Secrets Manager on LocalStack and moto|scripts/test-aws.sh"
   "GCP Secret Manager on its emulators|scripts/test-gcp.sh"
   "token-store CLI end to end on MariaDB, LocalStack and drongo|scripts/test-cli.sh"
-  "Terraform modules: fmt, policy tests, checkov (static; the emulator apply is scripts/test-terraform-apply.sh)|scripts/test-terraform.sh"
+  "Terraform modules: fmt, policy tests, checkov; test-cloud.sh on moto (the emulator apply is scripts/test-terraform-apply.sh, by hand)|scripts/test-terraform.sh"
   "Azure Key Vault unit tests (emulator blocked, see emulators/azure/NOTES.md)|cargo test -p token-store-azure --all-targets && echo 'BLOCKED azure-emulator-suite: the lowkey-vault-app jar is not served by the Maven registry reachable here; scripts/test-azure.sh runs the suite where it is'"
 )
 
