@@ -46,7 +46,7 @@ def test_role_holds_exactly_the_backend_data_actions_per_mode(azure):
 
 def test_vault_uses_rbac_and_purge_protection_by_default(azure):
     vault = labelled(azure, "resource", "azurerm_key_vault", "store")
-    assert vault["enable_rbac_authorization"] is True
+    assert vault["rbac_authorization_enabled"] is True
     assert "access_policy" not in vault
     assert vault["purge_protection_enabled"] == "${var.purge_protection_enabled}"
     assert labelled(azure, "variable", "purge_protection_enabled")["default"] is True

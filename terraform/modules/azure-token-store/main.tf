@@ -34,7 +34,7 @@ resource "azurerm_key_vault" "store" {
   sku_name            = "standard"
 
   # Access is Azure RBAC only: no access policies, so the role below is the whole story.
-  enable_rbac_authorization  = true
+  rbac_authorization_enabled = true
   purge_protection_enabled   = var.purge_protection_enabled
   soft_delete_retention_days = var.soft_delete_retention_days
 

@@ -5,7 +5,7 @@ terraform {
   required_providers {
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = ">= 3.90.0, < 5.0.0"
+      version = ">= 4.42.0, < 6.0.0"
     }
   }
 }
