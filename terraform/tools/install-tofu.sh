@@ -7,9 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 version=1.12.6
+export TF_CLI_CONFIG_FILE=/dev/null TOFU_CLI_CONFIG_FILE=/dev/null
 dir="$PWD/.cache/terraform"
 binary="$dir/tofu-bin/tofu"
-if [ -x "$binary" ] && TOFU_CLI_CONFIG_FILE=/dev/null "$binary" version | head -n1 | grep -q "^OpenTofu v${version}"; then
+if [ -x "$binary" ] && "$binary" version | head -n1 | grep -q "^OpenTofu v${version}"; then
   echo "$binary"; exit 0
 fi
 mkdir -p "$dir/tofu-src" "$dir/tofu-bin"
