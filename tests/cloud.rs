@@ -49,7 +49,11 @@ fn check_prefix(url: &str) -> Result<String, String> {
 /// `url` with `namespace` appended to its prefix, spelled by the service's name rules.
 fn namespaced(url: &str, namespace: &str) -> String {
     let (scheme, path, query) = split(url).expect("checked URL");
-    let separator = if scheme == "aws-secretsmanager" { "/" } else { "-" };
+    let separator = if scheme == "aws-secretsmanager" {
+        "/"
+    } else {
+        "-"
+    };
     let query = if query.is_empty() {
         String::new()
     } else {
@@ -107,13 +111,22 @@ async fn sweep_prefix() {
         Ok("1"),
         "sweep_prefix deletes under the URL's prefix: run it only through scripts/test-cloud.sh"
     );
-    let backend = open_backend(&cloud_url()).await.expect("backend at the URL's prefix");
+    let backend = open_backend(&cloud_url())
+        .await
+        .expect("backend at the URL's prefix");
     let left = backend.list("").await.expect("list the prefix");
     for name in &left {
-        backend.delete(name).await.expect("delete a leftover secret");
+        backend
+            .delete(name)
+            .await
+            .expect("delete a leftover secret");
     }
     let after = backend.list("").await.expect("list the prefix again");
-    println!("sweep: {} secret(s) deleted under the prefix, {} left", left.len(), after.len());
+    println!(
+        "sweep: {} secret(s) deleted under the prefix, {} left",
+        left.len(),
+        after.len()
+    );
     assert!(after.is_empty(), "left under the prefix: {after:?}");
 }
 
