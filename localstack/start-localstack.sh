@@ -14,7 +14,7 @@ if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null && curl -fsS -o 
 fi
 mkdir -p "$CACHE_DIR/state"
 # setsid: its own process group, so stop-localstack.sh can end exactly what this started.
-GATEWAY_LISTEN="127.0.0.1:$PORT" SERVICES=secretsmanager EAGER_SERVICE_LOADING=1 \
+GATEWAY_LISTEN="127.0.0.1:$PORT" SERVICES="${LOCALSTACK_SERVICES:-secretsmanager}" EAGER_SERVICE_LOADING=1 \
   LOCALSTACK_HOST="127.0.0.1:$PORT" DISABLE_EVENTS=1 SKIP_SSL_CERT_DOWNLOAD=1 DNS_ADDRESS=0 \
   FILESYSTEM_ROOT="$CACHE_DIR/state" PERSISTENCE=0 GATEWAY_WORKER_COUNT=1 \
   setsid "$CACHE_DIR/venv/bin/python" -m localstack.runtime.main >"$LOG" 2>&1 < /dev/null &

@@ -1,0 +1,11 @@
+# Terraform >= 1.5 and OpenTofu: no provider-defined functions, no ephemeral blocks.
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 5.20.0, < 7.0.0"
+    }
+  }
+}
