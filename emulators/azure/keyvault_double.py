@@ -218,16 +218,17 @@ class Routes:
         self.full_attributes = query.get("api-version") != "7.0"
 
     def dispatch(self, method, path):
-        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
-        trailing = path.endswith("/") and len(parts) == 2
+        # A trailing slash stays as an empty last part: `/secrets/{name}/` is the latest
+        # version, as the SDKs spell it.
+        parts = [urllib.parse.unquote(p) for p in path.lstrip("/").split("/")]
         match (method, parts):
             case ("GET", ["secrets"]):
                 return self.list_secrets()
-            case ("PUT", ["secrets", name]) if not trailing:
+            case ("PUT", ["secrets", name]):
                 return self.set_secret(name)
             case ("GET", ["secrets", name, "versions"]):
                 return self.list_versions(name)
-            case ("GET", ["secrets", name]) | ("GET", ["secrets", name, ""]):
+            case ("GET", ["secrets", name]):
                 return self.get_secret(name, None)
             case ("GET", ["secrets", name, version]):
                 return self.get_secret(name, version)
@@ -353,7 +354,11 @@ class Routes:
         return self.bundle(secret, version, with_value=False)
 
     def list_versions(self, name):
-        secret = self.vault.live(name.lower(), name)
+        """Versions sorted by id, as recorded; a missing secret lists none (recorded: 200)."""
+        try:
+            secret = self.vault.live(name.lower(), name)
+        except Reply:
+            return self.page([], f"/secrets/{name}/versions")
         versions = sorted(secret["versions"].values(), key=lambda v: v["id"])
         items = [self.list_item(secret, v, True) for v in versions]
         return self.page(items, f"/secrets/{secret['name']}/versions")
