@@ -15,7 +15,8 @@ real service's JSON shapes (checked against recorded real traffic by ``check_dou
   ``ObjectIsBeingDeleted``); then it is deleted-but-recoverable (writes 409
   ``ObjectIsDeletedButRecoverable``). Recover is asynchronous the same way (the secret
   answers 404 until it is back).
-* Lists page with ``maxresults`` (1..=25, default 25) and ``nextLink`` / ``$skiptoken``.
+* Lists page with ``maxresults`` (1..=25, default 25) and ``nextLink`` / ``$skiptoken``
+  (sorted: secrets by name, versions by id, as recorded).
 * Names ``^[0-9a-zA-Z-]{1,127}$`` (compared case-insensitively); values up to 25,600 bytes.
 * A request without ``Authorization: Bearer`` gets the 401 bearer challenge.
 * Test control (no auth): ``POST /_double/throttle`` with ``{"count": n, "retry_after": s}``
@@ -278,18 +279,24 @@ class Routes:
         return out
 
     def page(self, items, path):
-        size = self.query.get("maxresults", str(MAX_PAGE))
+        """One page of ``items``. Like the recorded service, the ``nextLink`` carries the
+        ``api-version`` and a ``$skiptoken`` but no ``maxresults``; the token remembers the
+        page size, so a client following the link verbatim keeps its page size."""
+        size = self.query.get("maxresults")
+        token = self.query.get("$skiptoken")
+        start, token_size = 0, MAX_PAGE
+        if token:
+            start, token_size = map(int, base64.urlsafe_b64decode(token.encode()).split(b":"))
+        size = size if size is not None else str(token_size)
         if not size.isdigit() or not 1 <= int(size) <= MAX_PAGE:
             raise error(400, "BadParameter", f"maxresults must be between 1 and {MAX_PAGE}.")
         size = int(size)
-        token = self.query.get("$skiptoken")
-        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
         chunk = items[start:start + size]
         next_link = None
         if start + size < len(items):
-            skip = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+            skip = base64.urlsafe_b64encode(f"{start + size}:{size}".encode()).decode()
             next_link = (f"{self.base}{path}?api-version={self.query['api-version']}"
-                         f"&$skiptoken={skip}&maxresults={size}")
+                         f"&$skiptoken={skip}")
         return {"value": chunk, "nextLink": next_link}
 
     def list_item(self, secret, version, with_version):

@@ -4,7 +4,8 @@ Usage: recordings_to_json.py SDIST.zip OUT_DIR
 
 Each ``tests/recordings/<name>.yaml`` becomes ``OUT_DIR/<name>.json``: a list of
 ``{"method", "uri", "request_body", "status", "headers", "body"}`` with header names in
-lower case and each header's first value (the recordings list them as one-item lists).
+lower case and each header's first value (the requests-based recordings list them as one-item lists,
+the aiohttp-based ones as strings).
 """
 
 import json
@@ -25,7 +26,8 @@ _Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
 
 def interaction(item):
     request, response = item["request"], item["response"]
-    headers = {k.lower(): v[0] for k, v in response["headers"].items()}
+    headers = {k.lower(): v[0] if isinstance(v, list) else v
+               for k, v in response["headers"].items()}
     return {
         "method": request["method"],
         "uri": request["uri"],
