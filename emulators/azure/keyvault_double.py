@@ -2,8 +2,8 @@
 
 Usage: keyvault_double.py --port 8543 --cert-out cert.pem [--delete-delay 0.3]
 
-It generates a self-signed certificate for ``localhost`` / ``127.0.0.1`` at start and writes
-its PEM to ``--cert-out`` (the tests trust it as their only root). What it serves, with the
+It generates a throw-away CA and a certificate for ``localhost`` / ``127.0.0.1`` at start and
+writes the CA's PEM to ``--cert-out`` (the tests trust it as their only root). What it serves, with the
 real service's JSON shapes (checked against recorded real traffic by ``check_double.py``):
 
 * ``PUT /secrets/{name}``; ``GET /secrets/{name}[/]``, ``GET /secrets/{name}/{version}``;
@@ -32,6 +32,7 @@ import datetime
 import http.server
 import ipaddress
 import json
+import os
 import re
 import ssl
 import tempfile
@@ -423,36 +424,48 @@ class Routes:
         return self.bundle(secret, secret["versions"][secret["current"]], with_value=False)
 
 
-def self_signed(cert_out):
-    """Write a fresh self-signed certificate for localhost to ``cert_out``; return an SSL
-    context serving it."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+def _certificate(subject, issuer, public_key, signing_key, is_ca):
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
     )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    with open(cert_out, "wb") as f:
-        f.write(cert_pem)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.NamedTemporaryFile() as key_file:
-        key_file.write(key_pem)
-        key_file.flush()
-        context.load_cert_chain(cert_out, key_file.name)
+    if not is_ca:
+        builder = builder.add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False).add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def self_signed(ca_out):
+    """Make a throw-away CA and a ``localhost`` / ``127.0.0.1`` server certificate it signs
+    (rustls refuses a CA certificate as the server's own); write the CA's PEM to ``ca_out``
+    for the clients to trust, and return an SSL context serving the server certificate."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate("token-store Key Vault double CA", "token-store Key Vault double CA",
+                      ca_key.public_key(), ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = _certificate("localhost", "token-store Key Vault double CA", key.public_key(), ca_key,
+                        False)
+    with tempfile.TemporaryDirectory() as tmp:
+        chain, key_path = os.path.join(tmp, "chain.pem"), os.path.join(tmp, "key.pem")
+        with open(chain, "wb") as f:
+            f.write(leaf.public_bytes(serialization.Encoding.PEM))
+        with open(key_path, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(chain, key_path)
+    with open(ca_out, "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
     return context
 
 

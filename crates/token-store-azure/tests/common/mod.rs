@@ -87,6 +87,29 @@ impl AzureHarness {
             .tag("suite", "conformance")
     }
 
+    /// POST `body` to the Key Vault double's test control endpoint `/_double/{path}`
+    /// (e.g. `throttle`); only the double has these.
+    pub async fn double_control(&self, path: &str, body: serde_json::Value) {
+        let cert = reqwest::Certificate::from_pem(&self.ca_pem).expect("emulator certificate PEM");
+        let http = reqwest::Client::builder()
+            .tls_certs_only([cert])
+            .build()
+            .expect("reqwest client");
+        let url = format!("{}/_double/{path}", self.url.trim_end_matches('/'));
+        let response = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "POST {url}: {}",
+            response.status()
+        );
+    }
+
     /// A backend over `namespace`.
     pub fn azure_backend(&self, namespace: &str) -> AzureBackend {
         self.builder(namespace)
