@@ -19,8 +19,9 @@ real service's JSON shapes (checked against recorded real traffic by ``check_dou
   (sorted: secrets by name, versions by id, as recorded).
 * Names ``^[0-9a-zA-Z-]{1,127}$`` (compared case-insensitively); values up to 25,600 bytes.
 * A request without ``Authorization: Bearer`` gets the 401 bearer challenge.
-* Test control (no auth): ``POST /_double/throttle`` with ``{"count": n, "retry_after": s}``
-  answers the next ``n`` data-plane requests 429 with ``Retry-After: s``;
+* Test control (no auth): ``POST /_double/throttle`` with ``{"count": n, "retry_after": s,
+  "path_contains": p}`` answers the next ``n`` data-plane requests (whose path contains
+  ``p``, when given) 429 with ``Retry-After: s``;
   ``POST /_double/reset`` forgets every secret; ``GET /_double/health``.
 
 Where the double cannot know the real behaviour, ``NOTES.md`` says so.
@@ -84,7 +85,7 @@ class Vault:
         self.secrets = {}  # lower-case name -> {"name", "versions": {id: version}, "current"}
         self.deleted = {}  # lower-case name -> {"secret", "deleted", "visible_at"}
         self.recovering = {}  # lower-case name -> time the recovered secret is back
-        self.throttle = (0, 0)
+        self.throttle = (0, 0, "")
 
     # --- state transitions -------------------------------------------------------------
 
@@ -183,7 +184,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return {"ok": True}
             if method == "POST" and path == "/_double/throttle":
                 spec = json.loads(raw or b"{}")
-                vault.throttle = (int(spec.get("count", 1)), int(spec.get("retry_after", 1)))
+                vault.throttle = (int(spec.get("count", 1)), int(spec.get("retry_after", 1)),
+                                  str(spec.get("path_contains", "")))
                 return {"ok": True}
         raise error(404, "NotFound", "no such control endpoint")
 
@@ -194,9 +196,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         {"WWW-Authenticate": CHALLENGE})
         vault = self.vault
         with vault.lock:
-            count, retry_after = vault.throttle
-            if count > 0:
-                vault.throttle = (count - 1, retry_after)
+            count, retry_after, path_part = vault.throttle
+            if count > 0 and path_part in path:
+                vault.throttle = (count - 1, retry_after, path_part)
                 raise Reply(429, {"error": {"code": "Throttled",
                                             "message": "Request was not processed because too "
                                                        "many requests were received."}},

@@ -1,5 +1,5 @@
-//! Latency per store operation against Lowkey Vault next to one raw GetSecret call, measured
-//! in the same run, with the Key Vault calls each operation made.
+//! Latency per store operation against the Key Vault double (or Lowkey Vault) next to one
+//! raw GetSecret call, measured in the same run, with the Key Vault calls each operation made.
 //!
 //! Run by `scripts/test-azure.sh` (or with `TOKEN_STORE_AZURE_URL` / `TOKEN_STORE_AZURE_CA`
 //! set): `cargo run --release -p token-store-azure --features emulator-tests --example azure_bench`.
@@ -125,7 +125,7 @@ async fn main() {
 
     let base = median(&mut rows[0].samples.clone());
     println!(
-        "Lowkey Vault at {}, {rounds} rounds per operation; index versions grow during the run",
+        "Vault at {}, {rounds} rounds per operation; index versions grow during the run",
         h.url
     );
     println!(

@@ -538,9 +538,11 @@ async fn throttled_requests_are_retried() {
     let h = harness();
     let backend = h.azure_backend(&random_namespace());
     backend.put("token-1", "x").await.unwrap();
+    // Only this secret's requests: the other tests run meanwhile.
+    let full = backend.secret_name("token-1").unwrap();
     h.double_control(
         "throttle",
-        serde_json::json!({"count": 1, "retry_after": 1}),
+        serde_json::json!({"count": 1, "retry_after": 1, "path_contains": full}),
     )
     .await;
     let started = std::time::Instant::now();
