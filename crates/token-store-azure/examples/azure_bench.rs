@@ -52,7 +52,7 @@ async fn main() {
     for n in 0..5 {
         store.save_token(&token(n)).await.expect("warm-up save");
     }
-    let plain = backend.secret_name("token-0").unwrap();
+    let plain = backend.secret_name("token-1").unwrap(); // ids start at 1
     raw.get_secret(&plain, None).await.expect("raw get");
 
     let mut rows = Vec::new();
