@@ -15,3 +15,21 @@ LOWKEY_VAULT_URL="https://localhost:$LOWKEY_PORT"
 LOWKEY_CA="$AZURE_CACHE/lowkey-vault.pem"
 LOWKEY_PID="$AZURE_CACHE/lowkey.pid"
 LOWKEY_LOG="$AZURE_CACHE/lowkey.log"
+
+# --- The Key Vault double (keyvault_double.py) and the recorded real traffic ---
+# Pinned Python packages of the double's venv: cryptography makes its certificate at start,
+# PyYAML reads the recordings.
+DOUBLE_CRYPTOGRAPHY_VERSION="46.0.3"
+DOUBLE_PYYAML_VERSION="6.0.3"
+DOUBLE_VENV="$AZURE_CACHE/venv"
+DOUBLE_PORT="${AZURE_DOUBLE_PORT:-8543}"
+DOUBLE_URL="https://localhost:$DOUBLE_PORT"
+DOUBLE_CA="$AZURE_CACHE/double-cert.pem"
+DOUBLE_PID="$AZURE_CACHE/double.pid"
+DOUBLE_LOG="$AZURE_CACHE/double.log"
+# Seconds a deleted secret stays "being deleted" (and a recovered one "being recovered").
+DOUBLE_DELETE_DELAY="${AZURE_DOUBLE_DELETE_DELAY:-0.3}"
+# The PyPI source distribution holding 26 recordings of real Key Vault traffic (api-version 7.0).
+RECORDINGS_SDIST="azure-keyvault-secrets-4.0.0.zip"
+RECORDINGS_SHA256="97a602406a833e8f117c540c66059c818f4321a35168dd17365fab1e4527d718"
+RECORDINGS_DIR="$AZURE_CACHE/recordings"

@@ -1,5 +1,5 @@
-//! Latency per store operation against Lowkey Vault next to one raw GetSecret call, measured
-//! in the same run, with the Key Vault calls each operation made.
+//! Latency per store operation against the Key Vault double (or Lowkey Vault) next to one
+//! raw GetSecret call, measured in the same run, with the Key Vault calls each operation made.
 //!
 //! Run by `scripts/test-azure.sh` (or with `TOKEN_STORE_AZURE_URL` / `TOKEN_STORE_AZURE_CA`
 //! set): `cargo run --release -p token-store-azure --features emulator-tests --example azure_bench`.
@@ -52,7 +52,7 @@ async fn main() {
     for n in 0..5 {
         store.save_token(&token(n)).await.expect("warm-up save");
     }
-    let plain = backend.secret_name("token-0").unwrap();
+    let plain = backend.secret_name("token-1").unwrap(); // ids start at 1
     raw.get_secret(&plain, None).await.expect("raw get");
 
     let mut rows = Vec::new();
@@ -125,7 +125,7 @@ async fn main() {
 
     let base = median(&mut rows[0].samples.clone());
     println!(
-        "Lowkey Vault at {}, {rounds} rounds per operation; index versions grow during the run",
+        "Vault at {}, {rounds} rounds per operation; index versions grow during the run",
         h.url
     );
     println!(

@@ -35,6 +35,7 @@ use crate::calls::CallCounter;
 use crate::error::map_error;
 use crate::names::{full_name, relative_of};
 use crate::versions::{CreateOutcome, VersionInfo, after, create_outcome};
+use crate::write_order::WriteOrder;
 
 /// Largest secret value Key Vault stores: 25 KB (25,600 bytes), checked before any call.
 pub const MAX_VALUE_BYTES: usize = 25_600;
@@ -72,6 +73,7 @@ pub struct AzureBackend {
     delete_mode: DeleteMode,
     page_size: Option<i32>,
     index_cache: Mutex<VecDeque<(String, String)>>,
+    write_order: WriteOrder,
     calls: CallCounter,
 }
 
@@ -122,6 +124,7 @@ impl AzureBackend {
             delete_mode,
             page_size,
             index_cache: Mutex::new(VecDeque::new()),
+            write_order: WriteOrder::default(),
             calls: CallCounter::default(),
         }
     }
@@ -472,10 +475,16 @@ impl SecretBackend for AzureBackend {
             .with_backend("azure")
             .with_operation(OP));
         }
+        let began = self.write_order.begin();
         let (mine, recovered_at) = self.set(&full, value, OP).await?;
         let versions = self.list_versions(&full, OP).await?;
         match create_outcome(&mine, &versions, recovered_at) {
-            CreateOutcome::Won => Ok(mine),
+            CreateOutcome::Won => {
+                if is_index_secret(name) {
+                    self.write_order.finished(&mine, began);
+                }
+                Ok(mine)
+            }
             CreateOutcome::Lost { restore } => {
                 tracing::debug!(secret = full, "create raced another writer and lost");
                 if let Some(rival) = restore {
@@ -494,7 +503,11 @@ impl SecretBackend for AzureBackend {
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         self.check_size(value, "put")?;
         let full = full_name(&self.prefix, name)?;
+        let began = self.write_order.begin();
         let (version, _) = self.set(&full, value, "put").await?;
+        if is_index_secret(name) {
+            self.write_order.finished(&version, began);
+        }
         self.cache(name, &version, value);
         Ok(version)
     }
@@ -518,7 +531,8 @@ impl SecretBackend for AzureBackend {
         let full = full_name(&self.prefix, name)?;
         let listed = self.list_versions(&full, OP).await?;
         let mut values = Vec::new();
-        for version in after(&listed, since) {
+        let known_before = |a: &str, b: &str| self.write_order.before(a, b);
+        for version in after(&listed, since, known_before) {
             if let Some(value) = self.cached(name, &version.id) {
                 values.push(Versioned {
                     value,

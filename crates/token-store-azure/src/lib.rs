@@ -87,6 +87,7 @@ mod error;
 mod names;
 mod store;
 mod versions;
+mod write_order;
 
 pub use backend::{AzureBackend, DeleteMode, MAX_VALUE_BYTES, OWNER_TAG};
 pub use config::{

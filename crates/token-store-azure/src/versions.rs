@@ -16,16 +16,26 @@ pub(crate) struct VersionInfo {
 }
 
 /// Enabled versions written after `since` (all when `since` is `None` or not listed),
-/// oldest first. Versions created in the same second as `since` are included: the order
-/// within a second is unknown, and the engine's merge is idempotent, so a superset is safe.
-pub(crate) fn after<'a>(versions: &'a [VersionInfo], since: Option<&str>) -> Vec<&'a VersionInfo> {
+/// oldest first. Versions created in the same second as `since` are included unless
+/// `known_before(version, since)` says they are older: the order within a second is
+/// otherwise unknown, and the engine's merge is idempotent, so a superset is safe.
+pub(crate) fn after<'a>(
+    versions: &'a [VersionInfo],
+    since: Option<&str>,
+    known_before: impl Fn(&str, &str) -> bool,
+) -> Vec<&'a VersionInfo> {
     let floor = since
         .and_then(|s| versions.iter().find(|v| v.id == s))
         .map(|v| v.created);
     let mut picked: Vec<&VersionInfo> = versions
         .iter()
         .filter(|v| v.enabled && Some(v.id.as_str()) != since)
-        .filter(|v| floor.is_none_or(|t| v.created >= t))
+        .filter(|v| match (floor, since) {
+            (Some(t), Some(base)) => {
+                v.created > t || (v.created == t && !known_before(&v.id, base))
+            }
+            _ => true,
+        })
         .collect();
     picked.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
     picked
@@ -37,7 +47,8 @@ pub(crate) enum CreateOutcome {
     /// Every other version was written strictly later: the name was ours first.
     Won,
     /// Another version was written before ours or in the same second. `restore` is the
-    /// newest other version, to make current again if ours still is.
+    /// oldest other version (the first creator's, the one that may have won), to make
+    /// current again if ours still is.
     Lost {
         /// Version id whose value to restore.
         restore: Option<String>,
@@ -66,10 +77,11 @@ pub(crate) fn create_outcome(
     if rivals.iter().all(|v| v.created > my_created) {
         return CreateOutcome::Won;
     }
+    // Not the newest rival: that may be another loser's, put back over the winner's.
     let restore = rivals
         .iter()
         .filter(|v| v.enabled)
-        .max_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)))
+        .min_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)))
         .map(|v| v.id.clone());
     CreateOutcome::Lost { restore }
 }
@@ -89,22 +101,37 @@ mod tests {
     #[test]
     fn after_orders_by_time_and_keeps_ties() {
         let list = [v("c", 12), v("a", 10), v("b", 11), v("b2", 11), v("z", 9)];
-        let ids: Vec<&str> = after(&list, Some("b"))
+        let none = |_: &str, _: &str| false;
+        let ids: Vec<&str> = after(&list, Some("b"), none)
             .iter()
             .map(|v| v.id.as_str())
             .collect();
         assert_eq!(ids, ["b2", "c"]);
-        let ids: Vec<&str> = after(&list, None).iter().map(|v| v.id.as_str()).collect();
+        let ids: Vec<&str> = after(&list, None, none)
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect();
         assert_eq!(ids, ["z", "a", "b", "b2", "c"]);
         // An unknown base reads everything.
-        assert_eq!(after(&list, Some("gone")).len(), 5);
+        assert_eq!(after(&list, Some("gone"), none).len(), 5);
+    }
+
+    #[test]
+    fn after_drops_same_second_versions_known_to_be_older() {
+        let list = [v("a", 10), v("b", 11), v("b0", 11), v("b2", 11), v("c", 12)];
+        let b0_first = |earlier: &str, later: &str| earlier == "b0" && later == "b";
+        let ids: Vec<&str> = after(&list, Some("b"), b0_first)
+            .iter()
+            .map(|v| v.id.as_str())
+            .collect();
+        assert_eq!(ids, ["b2", "c"]);
     }
 
     #[test]
     fn after_skips_disabled_versions() {
         let mut list = vec![v("a", 10), v("b", 11), v("c", 12)];
         list[2].enabled = false;
-        let ids: Vec<&str> = after(&list, Some("a"))
+        let ids: Vec<&str> = after(&list, Some("a"), |_, _| false)
             .iter()
             .map(|v| v.id.as_str())
             .collect();
@@ -121,17 +148,18 @@ mod tests {
     }
 
     #[test]
-    fn later_or_tied_creator_loses_and_restores_the_newest_rival() {
+    fn later_or_tied_creator_loses_and_restores_the_first_creator() {
         assert_eq!(
             create_outcome("m", &[v("first", 4), v("m", 5)], None),
             CreateOutcome::Lost {
                 restore: Some("first".into())
             }
         );
+        // The third creator also lost; the first one's value is put back, not the third's.
         assert_eq!(
             create_outcome("m", &[v("first", 4), v("m", 5), v("third", 6)], None),
             CreateOutcome::Lost {
-                restore: Some("third".into())
+                restore: Some("first".into())
             }
         );
         // A tie is a loss for both sides.

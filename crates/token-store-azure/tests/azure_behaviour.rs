@@ -1,5 +1,6 @@
-//! Azure-specific behaviour against Lowkey Vault: concurrency, service calls per operation,
-//! the raw stored form, soft-delete/purge/recover, create races, paging, limits, errors.
+//! Azure-specific behaviour against the Key Vault double (or Lowkey Vault): concurrency,
+//! service calls per operation, the raw stored form, soft-delete/purge/recover under the
+//! asynchronous delete, create races, paging, limits, errors, throttling.
 
 mod common;
 
@@ -36,7 +37,7 @@ fn calls(pairs: &[(&'static str, u64)]) -> BTreeMap<&'static str, u64> {
 async fn concurrent_distinct_users_16x25() {
     let h = harness();
     let report = stress_distinct_users(&h, 16, 25).await;
-    println!("16x25 against Lowkey Vault: {report:?}");
+    println!("16x25: {report:?}");
     assert_eq!(report.saved, 400);
     assert_eq!(
         report.index_entries, 400,
@@ -56,13 +57,19 @@ async fn service_calls_per_operation() {
     for n in 1..=3 {
         store.save_token(&token(n)).await.unwrap();
     }
+    // Every operation is checked; the differences are reported together at the end.
+    let mismatches = std::cell::RefCell::new(Vec::new());
     let check = |operation: &str, expected: &[(&'static str, u64)]| {
         let got = backend.service_calls();
         println!(
             "service calls {operation}: {} {got:?}",
             got.values().sum::<u64>()
         );
-        assert_eq!(got, calls(expected), "Key Vault calls for {operation}");
+        if got != calls(expected) {
+            mismatches
+                .borrow_mut()
+                .push(format!("{operation}: got {got:?}, expected {expected:?}"));
+        }
         backend.reset_service_calls();
     };
     backend.reset_service_calls();
@@ -71,9 +78,11 @@ async fn service_calls_per_operation() {
     next_second().await;
     store.save_token(&token(4)).await.unwrap();
     // index read (get + list) + create (get 404, set, list) + index write (set + list)
+    // index read (root + shard: get + version list) + create of the token (get 404, set,
+    // version list) + the root and shard writes (set + version list each)
     check(
         "save (new user)",
-        &[("GetSecret", 2), ("GetSecretVersions", 3), ("SetSecret", 2)],
+        &[("GetSecret", 3), ("GetSecretVersions", 5), ("SetSecret", 3)],
     );
 
     store
@@ -81,20 +90,15 @@ async fn service_calls_per_operation() {
         .await
         .unwrap()
         .expect("found");
-    check(
-        "find_token by user",
-        &[("GetSecret", 2), ("GetSecretVersions", 1)],
-    );
+    // the shard this process wrote is cached: the token only
+    check("find_token by user", &[("GetSecret", 1)]);
 
     store
         .find_token(&Token::builder().access_token("1000.access.3").build())
         .await
         .unwrap()
         .expect("found");
-    check(
-        "find_token by access token",
-        &[("GetSecret", 2), ("GetSecretVersions", 1)],
-    );
+    check("find_token by access token", &[("GetSecret", 1)]);
 
     store.find_token_by_id("1").await.unwrap().expect("found");
     check("find_token_by_id", &[("GetSecret", 1)]);
@@ -103,16 +107,14 @@ async fn service_calls_per_operation() {
     refreshed.access_token = Some("1000.access.refreshed".into());
     next_second().await;
     store.save_token(&refreshed).await.unwrap();
+    // token read + token write + shard write (set + version list)
     check(
         "save (refreshed access token)",
-        &[("GetSecret", 2), ("GetSecretVersions", 2), ("SetSecret", 2)],
+        &[("GetSecret", 1), ("GetSecretVersions", 1), ("SetSecret", 2)],
     );
 
     store.save_token(&refreshed).await.unwrap();
-    check(
-        "save (unchanged)",
-        &[("GetSecret", 2), ("GetSecretVersions", 1)],
-    );
+    check("save (unchanged)", &[("GetSecret", 1)]);
 
     assert_eq!(store.get_tokens().await.unwrap().len(), 4);
     check(
@@ -122,17 +124,26 @@ async fn service_calls_per_operation() {
 
     next_second().await;
     store.delete_token("4").await.unwrap();
+    // The purge is retried while the deletion completes (asynchronous, like Key Vault's;
+    // on the double AZURE_DOUBLE_DELETE_DELAY): how often depends on the service's timing,
+    // so it is checked apart.
+    let purges = backend.service_calls().get("PurgeDeletedSecret").copied();
+    assert!(
+        purges.is_some_and(|n| (1..=6).contains(&n)),
+        "delete_token purges, retrying while the deletion completes: {purges:?}"
+    );
     check(
         "delete_token",
         &[
             ("DeleteSecret", 1),
-            ("PurgeDeletedSecret", 1),
-            ("GetSecret", 1),
+            ("PurgeDeletedSecret", purges.unwrap_or_default()),
+            ("GetSecret", 2),
             ("GetSecretVersions", 2),
             ("SetSecret", 1),
         ],
     );
 
+    assert_eq!(mismatches.into_inner(), Vec::<String>::new());
     store.delete_tokens().await.unwrap();
     let got = backend.service_calls();
     println!("service calls delete_tokens (3): {got:?}");
@@ -141,10 +152,9 @@ async fn service_calls_per_operation() {
         Some(&3),
         "one DeleteSecret per token secret"
     );
-    assert_eq!(
-        got.get("PurgeDeletedSecret"),
-        Some(&3),
-        "one purge per token secret"
+    assert!(
+        got.get("PurgeDeletedSecret").is_some_and(|&n| n >= 3),
+        "at least one purge per token secret (retried while a deletion completes)"
     );
 }
 
@@ -241,7 +251,16 @@ async fn a_soft_deleted_name_is_purged_on_write() {
     backend.put("token-2", "old").await.unwrap();
     // Deleted behind the backend's back and left unpurged: the next write meets a 409.
     let full = backend.secret_name("token-2").unwrap();
-    h.raw_client().delete_secret(&full, None).await.unwrap();
+    let raw = h.raw_client();
+    raw.delete_secret(&full, None).await.unwrap();
+    // The deletion completes asynchronously: wait, as the Azure SDKs' delete pollers do,
+    // until the deleted secret can be read.
+    let mut polls = 0;
+    while raw.get_deleted_secret(&full, None).await.is_err() {
+        polls += 1;
+        assert!(polls < 100, "the deletion completes");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     backend.reset_service_calls();
     backend
         .put("token-2", "new")
@@ -249,9 +268,53 @@ async fn a_soft_deleted_name_is_purged_on_write() {
         .expect("the 409 is resolved by purging");
     let got = backend.service_calls();
     println!("service calls put over a soft-deleted name: {got:?}");
-    assert_eq!(got.get("PurgeDeletedSecret"), Some(&1));
+    assert_eq!(
+        got,
+        calls(&[("PurgeDeletedSecret", 1), ("SetSecret", 2)]),
+        "409, purge, write"
+    );
     assert_eq!(backend.get("token-2").await.unwrap().unwrap().value, "new");
     backend.delete("token-2").await.unwrap();
+}
+
+/// A name deleted (without purge) and written again at once: the deletion is still in
+/// progress (409 `ObjectIsBeingDeleted` to writes and purges, on the double for
+/// `AZURE_DOUBLE_DELETE_DELAY`), so the write purges and retries until the name is free.
+#[tokio::test]
+async fn purge_then_recreate_while_the_delete_is_in_progress() {
+    let h = harness();
+    let backend = h.azure_backend(&random_namespace());
+    backend.create("token-5", "{\"a\":1}").await.unwrap();
+    let full = backend.secret_name("token-5").unwrap();
+    h.raw_client().delete_secret(&full, None).await.unwrap();
+    backend.reset_service_calls();
+    backend
+        .create("token-5", "{\"a\":2}")
+        .await
+        .expect("created again once the deletion completed and the name was purged");
+    let got = backend.service_calls();
+    println!("service calls create over a name being deleted: {got:?}");
+    assert!(
+        got["SetSecret"] >= 2,
+        "the first write met the deletion: {got:?}"
+    );
+    assert_eq!(
+        got["SetSecret"],
+        got["PurgeDeletedSecret"] + 1,
+        "one purge per refused write"
+    );
+    assert_eq!(
+        backend.get("token-5").await.unwrap().unwrap().value,
+        "{\"a\":2}"
+    );
+    // And through the backend: delete (which purges once the deletion completed), then
+    // create at once.
+    backend.delete("token-5").await.unwrap();
+    backend
+        .create("token-5", "{\"a\":3}")
+        .await
+        .expect("a deleted and purged name is reusable at once");
+    backend.delete("token-5").await.unwrap();
 }
 
 #[tokio::test]
@@ -464,4 +527,34 @@ async fn errors_map_from_the_service() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
+}
+
+/// 429 with `Retry-After`: the client waits and retries. Only the double throttles on
+/// demand (Lowkey Vault never throttles; `scripts/test-azure.sh` skips this test there by
+/// name). A persistent 429 is not tested here: the client then kept retrying for about 80 s
+/// whatever its retry options; the mapping to `RateLimited` is unit-tested (`error.rs`).
+#[tokio::test]
+async fn throttled_requests_are_retried() {
+    let h = harness();
+    let backend = h.azure_backend(&random_namespace());
+    backend.put("token-1", "x").await.unwrap();
+    // Only this secret's requests: the other tests run meanwhile.
+    let full = backend.secret_name("token-1").unwrap();
+    h.double_control(
+        "throttle",
+        serde_json::json!({"count": 1, "retry_after": 1, "path_contains": full}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let read = backend
+        .get("token-1")
+        .await
+        .unwrap()
+        .expect("read after the retry");
+    assert_eq!(read.value, "x");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "the client waited Retry-After"
+    );
+    backend.delete("token-1").await.unwrap();
 }

@@ -1,13 +1,14 @@
-//! The Lowkey Vault harness shared by the Azure test targets and the benchmark.
+//! The vault harness shared by the Azure test targets and the benchmark: the Key Vault
+//! double (`emulators/azure/keyvault_double.py`) or Lowkey Vault.
 //!
 //! Env (set by `scripts/test-azure.sh`): `TOKEN_STORE_AZURE_URL` (required: the vault, e.g.
-//! `https://localhost:8443`) and `TOKEN_STORE_AZURE_CA` (required: PEM of the emulator's
-//! self-signed certificate, trusted as the only root by the test transport). A missing
+//! `https://localhost:8543`) and `TOKEN_STORE_AZURE_CA` (required: PEM of the certificate
+//! the emulator's TLS chains to, trusted as the only root by the test transport). A missing
 //! variable or an unreachable vault fails the tests; nothing is skipped.
 //!
-//! Test-only relaxations, never in library code: the credential returns a dummy token
-//! (Lowkey Vault checks only that one is sent) and the challenge-resource check is off
-//! (Lowkey Vault's challenge names `localhost`, not a `vault.azure.net` domain).
+//! Test-only relaxations, never in library code: the credential returns a dummy token (both
+//! emulators check only that one is sent) and the challenge-resource check is off (their
+//! challenges name `vault.azure.net` or `localhost`, not the vault's `localhost` domain).
 #![allow(dead_code)] // each test target uses a different part
 
 use std::sync::Arc;
@@ -18,9 +19,9 @@ use azure_core::time::{Duration, OffsetDateTime};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use token_store_azure::{AzureBackend, AzureKeyVaultStore, AzureKeyVaultStoreBuilder};
 use token_store_core::SecretBackend;
-use token_store_core::testkit::{BackendHarness, BoxFuture};
+use token_store_core::testkit::{BackendHarness, BoxFuture, EngineHarness};
 
-/// Returns a fixed dummy token: Lowkey Vault only checks that a bearer token is present.
+/// Returns a fixed dummy token: the emulators only check that a bearer token is present.
 #[derive(Debug)]
 pub struct DummyCredential;
 
@@ -32,7 +33,7 @@ impl TokenCredential for DummyCredential {
         _: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         Ok(AccessToken::new(
-            "dummy-token-for-lowkey-vault",
+            "dummy-token-for-the-emulator",
             OffsetDateTime::now_utc() + Duration::hours(1),
         ))
     }
@@ -47,9 +48,7 @@ pub fn harness() -> AzureHarness {
     let url = std::env::var("TOKEN_STORE_AZURE_URL")
         .ok()
         .filter(|u| !u.is_empty())
-        .expect(
-            "TOKEN_STORE_AZURE_URL must name the Lowkey Vault vault (run scripts/test-azure.sh)",
-        );
+        .expect("TOKEN_STORE_AZURE_URL must name the emulator's vault (run scripts/test-azure.sh)");
     let ca = std::env::var("TOKEN_STORE_AZURE_CA")
         .ok()
         .filter(|p| !p.is_empty())
@@ -88,6 +87,29 @@ impl AzureHarness {
             .tag("suite", "conformance")
     }
 
+    /// POST `body` to the Key Vault double's test control endpoint `/_double/{path}`
+    /// (e.g. `throttle`); only the double has these.
+    pub async fn double_control(&self, path: &str, body: serde_json::Value) {
+        let cert = reqwest::Certificate::from_pem(&self.ca_pem).expect("emulator certificate PEM");
+        let http = reqwest::Client::builder()
+            .tls_certs_only([cert])
+            .build()
+            .expect("reqwest client");
+        let url = format!("{}/_double/{path}", self.url.trim_end_matches('/'));
+        let response = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+        assert!(
+            response.status().is_success(),
+            "POST {url}: {}",
+            response.status()
+        );
+    }
+
     /// A backend over `namespace`.
     pub fn azure_backend(&self, namespace: &str) -> AzureBackend {
         self.builder(namespace)
@@ -105,6 +127,11 @@ impl AzureHarness {
         SecretClient::new(&self.url, Arc::new(DummyCredential), Some(options))
             .expect("raw Key Vault client")
     }
+}
+
+/// The store harness of the engine over [`harness`] (what `engine_conformance_tests!` builds).
+pub fn harness_for_engine() -> EngineHarness<AzureHarness> {
+    EngineHarness(harness())
 }
 
 impl BackendHarness for AzureHarness {
