@@ -1,13 +1,5 @@
 //! The whole engine conformance suite on the Azure backend, against the Key Vault double
-//! (or Lowkey Vault), except the cases gated below by name.
-//!
-//! Gated (each with its reason; `emulators/azure/NOTES.md` has the details):
-//! - `close_and_reopen`: its last assertion fails here: after a reopen, the next save takes
-//!   id 4 instead of 3 (the new process writes the root index with high-water mark 3, then
-//!   creates `token-4`; ids stay unique, one is skipped). Seen on the double also with the
-//!   reopen a second later, so it is not the same-second ordering of Key Vault versions;
-//!   cause not found yet (engine on opaque version ids, or this backend) — an open issue,
-//!   not an emulator difference.
+//! (or Lowkey Vault).
 
 mod common;
 
@@ -22,7 +14,7 @@ token_store_core::__store_cases!(common::harness_for_engine();
     delete_tokens_leaves_other_namespaces, ids_are_numeric_past_ten, get_tokens_lists_many,
     hostile_strings_round_trip, long_values_round_trip, over_long_values_are_rejected,
     concurrent_saves_of_distinct_users, concurrent_saves_of_one_user, debug_redacts_secrets,
-    expiry_time_round_trips, header_like_values_are_data);
+    expiry_time_round_trips, header_like_values_are_data, close_and_reopen);
 
 token_store_core::__engine_cases!(common::harness();
     engine_call_counts, engine_failed_save_converges_at_every_call, engine_index_has_no_plaintext,

@@ -152,7 +152,7 @@ impl SecretIndexStore {
                 }
                 IndexProtocol::MergeLog => {
                     return self
-                        .append_and_merge(name, current.version, next, &encoded, &change)
+                        .append_and_merge(name, current.version, next, &encoded)
                         .await;
                 }
             }
@@ -195,7 +195,6 @@ impl SecretIndexStore {
         base: Option<String>,
         mine: T,
         encoded: &str,
-        change: &impl Fn(&mut T) -> Step,
     ) -> Result<Outcome<T>> {
         let written = match base {
             // A first write: creating costs a call less than a put that finds nothing.
@@ -231,10 +230,10 @@ impl SecretIndexStore {
             }));
         }
         let (mut merged, mut last, mut covered) = merge_tail(&mine, &written, &tail)?;
-        // A concurrent writer may have changed the value so that this change no longer
-        // applies (e.g. split the shard): the caller looks again and re-applies it.
-        let mut check = merged.clone();
-        if change(&mut check) == Step::Abort {
+        // A concurrent writer may have frozen the value (split the shard) so that this change
+        // no longer applies: the caller looks again and re-applies it. (The change itself is
+        // not run again: it may have effects, e.g. noting the ids it reserved.)
+        if merged.frozen() && !mine.frozen() {
             return Ok(Outcome::Retry);
         }
         if !covered && let Some(pause) = self.merge_pause() {
@@ -247,8 +246,7 @@ impl SecretIndexStore {
                 return Ok(Outcome::Retry);
             }
             (merged, last, covered) = merge_tail(&mine, &written, &tail)?;
-            let mut check = merged.clone();
-            if change(&mut check) == Step::Abort {
+            if merged.frozen() && !mine.frozen() {
                 return Ok(Outcome::Retry);
             }
         }

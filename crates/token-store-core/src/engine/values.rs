@@ -43,6 +43,10 @@ pub(crate) trait Mergeable: Clone + Send + Sync {
     fn record_write(&mut self, now_ms: u64);
     /// When the last write recorded was made (ms since the epoch; 0 when unknown).
     fn last_write_ms(&self) -> u64;
+    /// Whether the value takes no more changes (a split shard).
+    fn frozen(&self) -> bool {
+        false
+    }
 }
 
 fn to_base36(mut n: u64) -> String {
@@ -312,6 +316,10 @@ impl Mergeable for Shard {
 
     fn last_write_ms(&self) -> u64 {
         self.t
+    }
+
+    fn frozen(&self) -> bool {
+        self.split
     }
 }
 
