@@ -193,7 +193,15 @@ async fn thirty_two_writers_and_sixteen_saves_of_one_user_lose_nothing() {
         "the shared token is one writer's: {:?}",
         last_shared.id
     );
-    assert_eq!(store.index_entries().await.unwrap(), distinct + 1);
+    // Every stored token is indexed. A duplicate token of the shared user that a concurrent
+    // fold removed may leave an entry behind (a stale entry: verified away by every read, as
+    // `assert_all_findable` checks, and removed by `repair()`); at most one per losing writer.
+    let entries = store.index_entries().await.unwrap();
+    assert!(
+        (distinct + 1..distinct + SHARED_WRITERS).contains(&entries),
+        "{entries} indexed ids for {} tokens",
+        distinct + 1
+    );
     let mut expected: Vec<Token> = (0..WRITERS)
         .flat_map(|w| (0..PER_WRITER).map(move |i| user(w, i)))
         .collect();
