@@ -95,6 +95,22 @@ fn secret_version(secret: &Secret, operation: &'static str) -> Result<String> {
         .ok_or_else(|| bad_answer(operation, "a version id"))
 }
 
+/// How far the service's clock may run ahead of ours, for [`wait_out_the_second`].
+const CLOCK_SKEW_MARGIN: Duration = Duration::from_millis(250);
+
+/// Wait until the second our write happened in is over on the service, before a create lists
+/// the secret's versions. Versions are ordered by whole seconds, so a rival written later in
+/// the same second as ours would be invisible to a list made within that second: we could
+/// win, and the rival, seeing a same-second tie, would then restore a loser's value over
+/// ours. Once the second is over every same-second rival is listed (a tie: both lose).
+async fn wait_out_the_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let into_second = Duration::from_nanos(u64::from(now.subsec_nanos()));
+    tokio::time::sleep(Duration::from_secs(1) - into_second + CLOCK_SKEW_MARGIN).await;
+}
+
 fn bad_answer(operation: &'static str, what: &str) -> Error {
     Error::new(
         ErrorKind::Unexpected,
@@ -477,6 +493,7 @@ impl SecretBackend for AzureBackend {
         }
         let began = self.write_order.begin();
         let (mine, recovered_at) = self.set(&full, value, OP).await?;
+        wait_out_the_second().await;
         let versions = self.list_versions(&full, OP).await?;
         match create_outcome(&mine, &versions, recovered_at) {
             CreateOutcome::Won => {

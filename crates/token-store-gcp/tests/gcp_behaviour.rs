@@ -56,7 +56,7 @@ async fn thirty_two_writers_and_sixteen_saves_of_one_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn large_store_lists_and_finds_every_token() {
     let h = harness();
-    let report = large_store(&h, 2_000, 6).await;
+    let report = large_store(&h, 2_000, 24).await;
     println!("large store against {:?}: {report:?}", h.emulator);
     assert!(report.shards > 1);
 }

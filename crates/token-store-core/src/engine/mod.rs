@@ -41,7 +41,7 @@ pub use repair::RepairReport;
 pub use tree::{SHARD_PREFIX, SPLIT_WRITES_PER_DAY};
 
 use crate::lookup::{LookupKey, lookup_keys, merge_for_save, parse_id, validate_for_save};
-use crate::{Error, ErrorKind, Result, SecretBackend, Token, TokenStore};
+use crate::{Error, ErrorKind, IndexProtocol, Result, SecretBackend, Token, TokenStore};
 use commit::{State, Step};
 use keys::{Key, keys_of};
 use tree::Change;
@@ -52,6 +52,10 @@ use values::Root;
 pub const INDEX_NAME: &str = "index";
 /// Prefix of the relative names of token secrets (`token-<id>`).
 pub const TOKEN_PREFIX: &str = "token-";
+/// How long a merge-log writer that removed a duplicate token waits before reading its id
+/// again: longer than a concurrent writer of the same id takes from its index entries to its
+/// token's create (two calls).
+const ID_SETTLE: Duration = Duration::from_secs(1);
 
 /// Whether relative secret `name` is part of the index (the root or a shard).
 pub fn is_index_secret(name: &str) -> bool {
@@ -637,12 +641,19 @@ impl SecretIndexStore {
     /// (a merge-log root can hand one id to two writers; once the duplicate is gone the id is
     /// free for the other), whose entries are then restored; or the duplicate itself again (a
     /// concurrent write to it landed after its delete), which is removed once more.
+    ///
+    /// On a merge-log index the other writer of the id may have added its entries (the id's
+    /// own entry is the same as the duplicate's) before our removal and create its token just
+    /// after: the re-read waits [`ID_SETTLE`] so that token is seen and its entries restored.
     async fn remove_duplicate(&self, token: &Token) -> Result<()> {
         let id = token.id.clone().unwrap_or_default();
         for _ in 0..3 {
             match self.read_token(&id).await? {
                 Some(now) if now.user_name == token.user_name => {
                     self.remove_token(&now).await?;
+                    if self.backend.index_protocol() == IndexProtocol::MergeLog {
+                        tokio::time::sleep(ID_SETTLE).await;
+                    }
                 }
                 Some(other) => return self.apply_changes(additions(&other, &id)).await,
                 None => return Ok(()),

@@ -99,22 +99,47 @@ pub async fn stress_with_shared_user(
         assert!(store.find_token(&by_access).await.unwrap().is_some());
     }
     let all = store.get_tokens().await.unwrap();
-    assert_eq!(
-        all.len(),
-        tasks * per_task + shared_tokens,
-        "one token per user, one for the shared user"
-    );
+    if all.len() != tasks * per_task + shared_tokens {
+        let listed: BTreeSet<_> = all.iter().map(|t| t.user_name.clone()).collect();
+        let mut expected: Vec<Token> = (0..tasks)
+            .flat_map(|t| (0..per_task).map(move |i| user(t, i)))
+            .collect();
+        if shared_savers > 0 {
+            expected.push(shared(tasks));
+        }
+        let mut missing = Vec::new();
+        for token in expected.iter().filter(|t| !listed.contains(&t.user_name)) {
+            let query = Token::builder()
+                .user_name(token.user_name.clone().unwrap_or_default())
+                .build();
+            let id = store.find_token(&query).await.unwrap().and_then(|t| t.id);
+            missing.push(format!("{:?} stored as id {id:?}", token.user_name));
+        }
+        let secrets = backend
+            .list(crate::engine::TOKEN_PREFIX)
+            .await
+            .unwrap()
+            .len();
+        panic!(
+            "get_tokens listed {} tokens for {} users ({secrets} token secrets); not listed: {missing:?}",
+            all.len(),
+            tasks * per_task + shared_tokens
+        );
+    }
     let ids: BTreeSet<_> = all.iter().map(|t| t.id.clone()).collect();
     assert_eq!(ids.len(), all.len(), "unique ids");
     assert!(
         !backend.list(SHARD_PREFIX).await.unwrap().is_empty(),
         "index exists"
     );
+    // Every token is indexed. A duplicate of the shared user removed by a concurrent fold
+    // may leave its id entry behind (stale: reads skip it, `repair()` removes it); at most
+    // one per losing shared saver.
     let merged_entries = store.index_entries().await.unwrap();
-    assert_eq!(
-        merged_entries,
-        tasks * per_task + shared_tokens,
-        "index holds exactly one entry per token"
+    let expected = tasks * per_task + shared_tokens;
+    assert!(
+        (expected..expected + shared_savers.max(1)).contains(&merged_entries),
+        "{merged_entries} indexed ids for {expected} tokens"
     );
     store.delete_tokens().await.unwrap();
     StressReport {
