@@ -52,10 +52,6 @@ use values::Root;
 pub const INDEX_NAME: &str = "index";
 /// Prefix of the relative names of token secrets (`token-<id>`).
 pub const TOKEN_PREFIX: &str = "token-";
-/// How long a merge-log writer that removed a duplicate token waits before reading its id
-/// again: longer than a concurrent writer of the same id takes from its index entries to its
-/// token's create (two calls).
-const ID_SETTLE: Duration = Duration::from_secs(1);
 
 /// Whether relative secret `name` is part of the index (the root or a shard).
 pub fn is_index_secret(name: &str) -> bool {
@@ -496,10 +492,37 @@ impl SecretIndexStore {
         }
         if explicit_id {
             self.raise_high_water_mark(id).await?;
-        } else if let Some(user) = row.user_name.clone() {
+            return Ok(row);
+        }
+        if self.backend.index_protocol() == IndexProtocol::MergeLog {
+            self.confirm_id_entry(&row.id.clone().unwrap_or_default())
+                .await?;
+        }
+        if let Some(user) = row.user_name.clone() {
             return self.fold_duplicate_user(row, &user).await;
         }
         Ok(row)
+    }
+
+    /// After creating a token under an id from a merge-log root (which can hand one id to
+    /// two writers), read the id's entry again and add it back if it is gone: the other
+    /// writer may have removed its own token of that id as a duplicate, and with it the
+    /// id's entry (the same for both), between our entries and our create. A removal that
+    /// lands after this read is followed by the remover's re-read of the id, which finds
+    /// our token and restores its entries ([`Self::remove_duplicate`]).
+    async fn confirm_id_entry(&self, id: &str) -> Result<()> {
+        let key = Key::of_id(id);
+        let leaf = self.locate(&key).await?;
+        if leaf.state.value.candidates(&key).iter().any(|c| c == id) {
+            return Ok(());
+        }
+        self.apply_changes(vec![Change {
+            key,
+            id: id.to_string(),
+            live: true,
+            optional: false,
+        }])
+        .await
     }
 
     /// Make the root's id high-water mark cover `id` (a token saved with its own id, or
@@ -641,19 +664,14 @@ impl SecretIndexStore {
     /// (a merge-log root can hand one id to two writers; once the duplicate is gone the id is
     /// free for the other), whose entries are then restored; or the duplicate itself again (a
     /// concurrent write to it landed after its delete), which is removed once more.
-    ///
-    /// On a merge-log index the other writer of the id may have added its entries (the id's
-    /// own entry is the same as the duplicate's) before our removal and create its token just
-    /// after: the re-read waits [`ID_SETTLE`] so that token is seen and its entries restored.
+    /// A token created after that re-read finds its id entry missing and adds it again
+    /// ([`Self::confirm_id_entry`]).
     async fn remove_duplicate(&self, token: &Token) -> Result<()> {
         let id = token.id.clone().unwrap_or_default();
         for _ in 0..3 {
             match self.read_token(&id).await? {
                 Some(now) if now.user_name == token.user_name => {
                     self.remove_token(&now).await?;
-                    if self.backend.index_protocol() == IndexProtocol::MergeLog {
-                        tokio::time::sleep(ID_SETTLE).await;
-                    }
                 }
                 Some(other) => return self.apply_changes(additions(&other, &id)).await,
                 None => return Ok(()),
