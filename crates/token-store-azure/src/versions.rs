@@ -82,12 +82,12 @@ pub(crate) fn create_outcome(
     // The winner, if any, is alone in the earliest second; a tie there means nobody won and
     // the current value stays (a late restore would race the engine reading it).
     let first_second = rivals.iter().map(|v| v.created).min().unwrap_or(my_created);
-    let mut first: Vec<&&VersionInfo> = rivals
+    let first: Vec<&&VersionInfo> = rivals
         .iter()
         .filter(|v| v.created == first_second)
         .collect();
-    let restore = match (first.pop(), first.is_empty(), my_created == first_second) {
-        (Some(winner), true, false) if winner.enabled => Some(winner.id.clone()),
+    let restore = match first.as_slice() {
+        [winner] if my_created > first_second && winner.enabled => Some(winner.id.clone()),
         _ => None,
     };
     CreateOutcome::Lost { restore }
