@@ -31,11 +31,11 @@ use token_store_core::{
     BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
 };
 
-use crate::calls::CallCounter;
 use crate::error::{BACKEND, Call, classify, map_sdk_error};
 use crate::names::Names;
 use crate::reads::SeenVersions;
 use crate::version;
+use token_store_core::CallCounter;
 
 /// Largest secret value AWS accepts (`SecretString` length 1..65,536).
 pub const MAX_VALUE_BYTES: usize = 65_536;

@@ -10,10 +10,11 @@ use aws_sdk_secretsmanager::types::Tag;
 use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
 
 use crate::backend::{AwsBackend, Deletion};
-use crate::calls::{CallCounter, CountingInterceptor};
+use crate::calls::CountingInterceptor;
 use crate::error::BACKEND;
 use crate::names::{DEFAULT_PREFIX, Names};
 use crate::store::AwsSecretsManagerStore;
+use token_store_core::CallCounter;
 
 /// URL scheme of [`AwsSecretsManagerStoreBuilder::from_url`].
 pub const URL_SCHEME: &str = "aws-secretsmanager";

@@ -18,9 +18,9 @@ mod version;
 
 pub use aws_sdk_secretsmanager;
 pub use backend::{AwsBackend, BATCH_SIZE, Deletion, MAX_VALUE_BYTES};
-pub use calls::CallCounter;
 pub use config::{AwsSecretsManagerStoreBuilder, OWNER_TAG, PREFIX_ENV, PREFIX_TAG, URL_SCHEME};
 pub use names::{DEFAULT_PREFIX, MAX_PREFIX, validate_prefix};
 pub use reads::MAX_READ_AGE;
 pub use store::AwsSecretsManagerStore;
+pub use token_store_core::CallCounter;
 pub use version::VERSION_PREFIX;

@@ -35,7 +35,10 @@ impl SeenVersions {
     /// `version` of `name` was read (or written) just now.
     pub(crate) fn record(&self, name: &str, version: &str) {
         let now = Instant::now();
-        let mut inner = self.0.lock().expect("seen-versions lock");
+        let mut inner = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         inner.records += 1;
         if inner.records.is_multiple_of(SWEEP_EVERY) {
             inner.names.retain(|_, seen| {
@@ -53,7 +56,10 @@ impl SeenVersions {
 
     /// Whether `version` of `name` was seen less than [`MAX_READ_AGE`] ago.
     pub(crate) fn is_fresh(&self, name: &str, version: &str) -> bool {
-        let inner = self.0.lock().expect("seen-versions lock");
+        let inner = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         inner.names.get(name).is_some_and(|seen| {
             seen.iter()
                 .any(|(v, at)| v == version && at.elapsed() < MAX_READ_AGE)

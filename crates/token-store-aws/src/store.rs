@@ -5,8 +5,8 @@ use std::sync::Arc;
 use token_store_core::{RepairReport, Result, SecretIndexStore};
 
 use crate::backend::AwsBackend;
-use crate::calls::CallCounter;
 use crate::config::AwsSecretsManagerStoreBuilder;
+use token_store_core::CallCounter;
 
 /// Tokens in AWS Secrets Manager: one secret per token (`<prefix>token/<id>`) plus one index
 /// secret (`<prefix>index`) with hashed lookup keys, kept consistent by the core engine with

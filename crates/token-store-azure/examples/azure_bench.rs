@@ -74,14 +74,14 @@ async fn main() {
 
     macro_rules! op {
         ($name:literal, |$i:ident| $body:expr) => {{
-            backend.reset_service_calls();
+            backend.calls().reset();
             let mut samples = Vec::new();
             for $i in 0..rounds {
                 let t = Instant::now();
                 $body;
                 samples.push(t.elapsed());
             }
-            let calls: u64 = backend.service_calls().values().sum();
+            let calls: u64 = backend.calls().counts().values().sum();
             measure($name, samples, calls);
         }};
     }

@@ -31,11 +31,11 @@ use token_store_core::{
     is_index_secret,
 };
 
-use crate::calls::CallCounter;
 use crate::error::map_error;
 use crate::names::{full_name, relative_of};
 use crate::versions::{CreateOutcome, VersionInfo, after, create_outcome};
 use crate::write_order::WriteOrder;
+use token_store_core::CallCounter;
 
 /// Largest secret value Key Vault stores: 25 KB (25,600 bytes), checked before any call.
 pub const MAX_VALUE_BYTES: usize = 25_600;
@@ -150,17 +150,12 @@ impl AzureBackend {
         full_name(&self.prefix, relative)
     }
 
-    /// Key Vault calls this backend made so far, by REST operation (`GetSecret`,
+    /// Key Vault calls this backend made so far (reset with [`CallCounter::reset`]), by REST operation (`GetSecret`,
     /// `GetSecretVersion`, `SetSecret`, `GetSecretVersions`, `GetSecrets`, `DeleteSecret`,
     /// `PurgeDeletedSecret`, `RecoverDeletedSecret`, `GetDeletedSecret`). Retries inside the
     /// client (429/5xx) are not counted.
-    pub fn service_calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        self.calls.snapshot()
-    }
-
-    /// Reset [`service_calls`](Self::service_calls) to zero.
-    pub fn reset_service_calls(&self) {
-        self.calls.reset();
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
     }
 
     /// The Key Vault client this backend calls.
@@ -192,7 +187,10 @@ impl AzureBackend {
         if !is_index_secret(relative) {
             return;
         }
-        let mut cache = self.index_cache.lock().expect("index cache lock");
+        let mut cache = self
+            .index_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.iter().any(|(v, _)| v == version) {
             return;
         }
@@ -206,7 +204,10 @@ impl AzureBackend {
         if !is_index_secret(relative) {
             return None;
         }
-        let cache = self.index_cache.lock().expect("index cache lock");
+        let cache = self
+            .index_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         cache
             .iter()
             .find(|(v, _)| v == version)

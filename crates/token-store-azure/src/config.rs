@@ -189,8 +189,9 @@ impl AzureKeyVaultStoreBuilder {
     pub fn build(mut self) -> Result<AzureKeyVaultStore> {
         let options = self.engine_options.take().unwrap_or_default();
         let backend = Arc::new(self.build_backend()?);
-        Ok(AzureKeyVaultStore::from_engine(
-            SecretIndexStore::with_options(backend, options),
+        Ok(AzureKeyVaultStore::new(
+            SecretIndexStore::with_options(backend.clone(), options),
+            backend,
         ))
     }
 

@@ -80,7 +80,6 @@
 #![deny(missing_docs)]
 
 mod backend;
-mod calls;
 mod config;
 mod credential;
 mod error;

@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use token_store_core::{RepairReport, Result, SecretBackend, SecretIndexStore};
+use token_store_core::{CallCounter, RepairReport, Result, SecretIndexStore};
 
+use crate::backend::AzureBackend;
 use crate::config::AzureKeyVaultStoreBuilder;
 
-/// Zoho-style OAuth tokens in Azure Key Vault: one secret per token plus one index secret,
-/// through [`SecretIndexStore`] over an [`AzureBackend`](crate::AzureBackend).
+/// Zoho-style OAuth tokens in Azure Key Vault: one secret per token plus the index shards,
+/// through [`SecretIndexStore`] over an [`AzureBackend`].
 #[derive(Debug)]
 pub struct AzureKeyVaultStore {
     engine: SecretIndexStore,
+    backend: Arc<AzureBackend>,
 }
 
 token_store_core::delegate_token_store!(AzureKeyVaultStore, engine);
@@ -32,19 +34,28 @@ impl AzureKeyVaultStore {
         AzureKeyVaultStoreBuilder::from_url(url)?.build()
     }
 
-    pub(crate) fn from_engine(engine: SecretIndexStore) -> Self {
-        Self { engine }
+    pub(crate) fn new(engine: SecretIndexStore, backend: Arc<AzureBackend>) -> Self {
+        Self { engine, backend }
     }
 
-    /// A store over any backend (for example a counting wrapper around an
-    /// [`AzureBackend`](crate::AzureBackend)).
-    pub fn from_backend(backend: Arc<dyn SecretBackend>) -> Self {
-        Self::from_engine(SecretIndexStore::new(backend))
+    /// A store over an existing backend, with default engine options.
+    pub fn from_backend(backend: Arc<AzureBackend>) -> Self {
+        Self::new(SecretIndexStore::new(backend.clone()), backend)
     }
 
     /// The engine, for [`SecretIndexStore::stats`].
     pub fn engine(&self) -> &SecretIndexStore {
         &self.engine
+    }
+
+    /// The backend under the engine.
+    pub fn backend(&self) -> &Arc<AzureBackend> {
+        &self.backend
+    }
+
+    /// Service calls made so far, per operation (see [`AzureBackend::calls`]).
+    pub fn calls(&self) -> &CallCounter {
+        self.backend.calls()
     }
 
     /// Rebuild the index from the token secrets.

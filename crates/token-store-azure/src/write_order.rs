@@ -29,7 +29,10 @@ impl WriteOrder {
     /// The write begun at `began` created `version`.
     pub(crate) fn finished(&self, version: &str, began: u64) {
         let ended = self.clock.fetch_add(1, Ordering::SeqCst);
-        let mut spans = self.spans.lock().expect("write order lock");
+        let mut spans = self
+            .spans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if spans.len() == REMEMBERED {
             spans.pop_front();
         }
@@ -38,7 +41,10 @@ impl WriteOrder {
 
     /// Whether this process's write of `earlier` had ended before its write of `later` began.
     pub(crate) fn before(&self, earlier: &str, later: &str) -> bool {
-        let spans = self.spans.lock().expect("write order lock");
+        let spans = self
+            .spans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let find = |v: &str| spans.iter().find(|(id, _, _)| id == v).map(|s| (s.1, s.2));
         match (find(earlier), find(later)) {
             (Some((_, ended)), Some((began, _))) => ended < began,

@@ -29,8 +29,8 @@ fn engine(h: &AzureHarness, namespace: &str) -> (Arc<AzureBackend>, SecretIndexS
     (backend.clone(), SecretIndexStore::new(backend))
 }
 
-fn calls(pairs: &[(&'static str, u64)]) -> BTreeMap<&'static str, u64> {
-    pairs.iter().copied().collect()
+fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|&(op, n)| (op.to_owned(), n)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -60,7 +60,7 @@ async fn service_calls_per_operation() {
     // Every operation is checked; the differences are reported together at the end.
     let mismatches = std::cell::RefCell::new(Vec::new());
     let check = |operation: &str, expected: &[(&'static str, u64)]| {
-        let got = backend.service_calls();
+        let got = backend.calls().counts();
         println!(
             "service calls {operation}: {} {got:?}",
             got.values().sum::<u64>()
@@ -70,9 +70,9 @@ async fn service_calls_per_operation() {
                 .borrow_mut()
                 .push(format!("{operation}: got {got:?}, expected {expected:?}"));
         }
-        backend.reset_service_calls();
+        backend.calls().reset();
     };
-    backend.reset_service_calls();
+    backend.calls().reset();
     let next_second = || tokio::time::sleep(std::time::Duration::from_millis(1100));
 
     next_second().await;
@@ -127,7 +127,7 @@ async fn service_calls_per_operation() {
     // The purge is retried while the deletion completes (asynchronous, like Key Vault's;
     // on the double AZURE_DOUBLE_DELETE_DELAY): how often depends on the service's timing,
     // so it is checked apart.
-    let purges = backend.service_calls().get("PurgeDeletedSecret").copied();
+    let purges = backend.calls().counts().get("PurgeDeletedSecret").copied();
     assert!(
         purges.is_some_and(|n| (1..=6).contains(&n)),
         "delete_token purges, retrying while the deletion completes: {purges:?}"
@@ -145,7 +145,7 @@ async fn service_calls_per_operation() {
 
     assert_eq!(mismatches.into_inner(), Vec::<String>::new());
     store.delete_tokens().await.unwrap();
-    let got = backend.service_calls();
+    let got = backend.calls().counts();
     println!("service calls delete_tokens (3): {got:?}");
     assert_eq!(
         got.get("DeleteSecret"),
@@ -261,12 +261,12 @@ async fn a_soft_deleted_name_is_purged_on_write() {
         assert!(polls < 100, "the deletion completes");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    backend.reset_service_calls();
+    backend.calls().reset();
     backend
         .put("token-2", "new")
         .await
         .expect("the 409 is resolved by purging");
-    let got = backend.service_calls();
+    let got = backend.calls().counts();
     println!("service calls put over a soft-deleted name: {got:?}");
     assert_eq!(
         got,
@@ -287,12 +287,12 @@ async fn purge_then_recreate_while_the_delete_is_in_progress() {
     backend.create("token-5", "{\"a\":1}").await.unwrap();
     let full = backend.secret_name("token-5").unwrap();
     h.raw_client().delete_secret(&full, None).await.unwrap();
-    backend.reset_service_calls();
+    backend.calls().reset();
     backend
         .create("token-5", "{\"a\":2}")
         .await
         .expect("created again once the deletion completed and the name was purged");
-    let got = backend.service_calls();
+    let got = backend.calls().counts();
     println!("service calls create over a name being deleted: {got:?}");
     assert!(
         got["SetSecret"] >= 2,
@@ -337,7 +337,7 @@ async fn soft_delete_mode_recovers_then_writes() {
         backend.get("token-3").await.unwrap().unwrap().value,
         "second"
     );
-    let got = backend.service_calls();
+    let got = backend.calls().counts();
     assert_eq!(got.get("RecoverDeletedSecret"), Some(&1), "{got:?}");
     // clean up with purge
     h.azure_backend(&namespace).delete("token-3").await.unwrap();
@@ -400,13 +400,13 @@ async fn list_reads_every_page() {
         backend.put(&format!("token-{n}"), "x").await.unwrap();
     }
     backend.put("index", "i").await.unwrap();
-    backend.reset_service_calls();
+    backend.calls().reset();
     let listed = backend.list("token-").await.unwrap();
     assert_eq!(
         listed,
         ["token-1", "token-2", "token-3", "token-4", "token-5"]
     );
-    let pages = backend.service_calls()["GetSecrets"];
+    let pages = backend.calls().counts()["GetSecrets"];
     println!("list with page size 2: {pages} GetSecrets pages");
     assert!(pages >= 3, "several pages were read");
     for n in 1..=5 {
@@ -427,7 +427,7 @@ async fn versions_after_reads_every_page_and_the_tail() {
     // Another backend has nothing cached: every value is read from the service.
     let reader = h.builder(&namespace).page_size(5).build_backend().unwrap();
     let all = reader.versions_after("index", None).await.unwrap();
-    let got = reader.service_calls();
+    let got = reader.calls().counts();
     println!("versions_after(None) of 12 versions, page size 5: {got:?}");
     assert_eq!(
         got.get("GetSecretVersions"),
@@ -473,7 +473,7 @@ async fn oversized_values_fail_before_any_call() {
         backend.create("token-1", &big).await.unwrap_err().kind(),
         ErrorKind::TooLarge
     );
-    assert!(backend.service_calls().is_empty(), "no call was made");
+    assert!(backend.calls().counts().is_empty(), "no call was made");
     backend
         .put("token-1", &"x".repeat(MAX_VALUE_BYTES))
         .await

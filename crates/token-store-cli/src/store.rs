@@ -7,7 +7,7 @@ use std::sync::Arc;
 use token_store::aws::{AwsBackend, AwsSecretsManagerStoreBuilder};
 use token_store::azure::AzureKeyVaultStoreBuilder;
 use token_store::gcp::GcpSecretManagerStoreBuilder;
-use token_store::{Result, SecretBackend, SecretIndexStore, TokenStore};
+use token_store::{CallCounter, Result, SecretBackend, SecretIndexStore, TokenStore};
 
 /// Service calls by operation name.
 pub type Calls = BTreeMap<String, u64>;
@@ -20,8 +20,8 @@ pub struct Cloud {
     pub backend: Arc<dyn SecretBackend>,
     /// The AWS backend itself, for AWS-only checks (version quotas).
     pub aws: Option<Arc<AwsBackend>>,
-    /// Reads the backend's service calls so far.
-    calls: Box<dyn Fn() -> Calls + Send + Sync>,
+    /// The backend's service call counter.
+    calls: CallCounter,
 }
 
 /// An opened store.
@@ -70,8 +70,7 @@ pub async fn open(url: &str) -> Result<Store> {
                     .build_backend()
                     .await?,
             );
-            let counter = backend.clone();
-            let mut cloud = cloud(backend.clone(), move || counter.calls().counts());
+            let mut cloud = cloud(backend.clone(), backend.calls());
             cloud.aws = Some(backend);
             Some(cloud)
         }
@@ -81,13 +80,13 @@ pub async fn open(url: &str) -> Result<Store> {
                     .build_backend()
                     .await?,
             );
-            let counter = backend.clone();
-            Some(cloud(backend, move || named(counter.service_calls())))
+            let calls = backend.calls().clone();
+            Some(cloud(backend, &calls))
         }
         "azure" => {
             let backend = Arc::new(AzureKeyVaultStoreBuilder::from_url(url)?.build_backend()?);
-            let counter = backend.clone();
-            Some(cloud(backend, move || named(counter.service_calls())))
+            let calls = backend.calls().clone();
+            Some(cloud(backend, &calls))
         }
         _ => None,
     };
@@ -98,21 +97,14 @@ pub async fn open(url: &str) -> Result<Store> {
     Ok(Store { kind, inner })
 }
 
-fn cloud<B: SecretBackend + 'static>(
-    backend: Arc<B>,
-    calls: impl Fn() -> Calls + Send + Sync + 'static,
-) -> Cloud {
+fn cloud<B: SecretBackend + 'static>(backend: Arc<B>, calls: &CallCounter) -> Cloud {
     let backend: Arc<dyn SecretBackend> = backend;
     Cloud {
         engine: SecretIndexStore::new(backend.clone()),
         backend,
         aws: None,
-        calls: Box::new(calls),
+        calls: calls.clone(),
     }
-}
-
-fn named(calls: BTreeMap<&'static str, u64>) -> Calls {
-    calls.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 impl Store {
@@ -134,7 +126,7 @@ impl Store {
 
     /// Service calls spent so far (cloud stores only).
     pub fn calls(&self) -> Option<Calls> {
-        self.cloud().map(|c| (c.calls)())
+        self.cloud().map(|c| c.calls.counts())
     }
 }
 

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod calls;
 mod engine;
 mod error;
 pub mod lookup;
@@ -15,6 +16,7 @@ mod token;
 pub mod testkit;
 
 pub use backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
+pub use calls::CallCounter;
 pub use engine::{
     Clock, EngineOptions, EngineStats, INDEX_NAME, RepairReport, SHARD_PREFIX,
     SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX, is_index_secret, token_secret_name,

@@ -1,9 +1,11 @@
 //! Durable file primitives: the cross-process lock (a `flock` on a sidecar file, which also
 //! keeps the highest id ever assigned) and atomic replacement of the token file.
+//!
+//! Portable: the lock is std's [`File::lock`]; on Unix the files are created with mode 0600
+//! and the directory is fsynced after a rename (elsewhere the platform's defaults apply).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 /// An exclusive `flock` on the sidecar lock file, held until dropped.
@@ -19,13 +21,11 @@ pub(crate) struct FileLock {
 impl FileLock {
     /// Block until the lock on `path` is held; creates the lock file (mode 0600).
     pub(crate) fn acquire(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
         file.lock()?;
         Ok(Self { file })
     }
@@ -65,15 +65,17 @@ pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> io::Result<std::f
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .tempfile_in(dir)?;
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut temp = builder.tempfile_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     let file = temp.persist(path).map_err(|e| e.error)?;
     let meta = file.metadata()?;
+    #[cfg(unix)]
     File::open(dir)?.sync_all()?;
     Ok(meta)
 }

@@ -92,8 +92,8 @@ async fn main() {
     let mut measure =
         |name: &str, samples: Samples, calls: f64| rows.push((name.to_owned(), samples, calls));
     let per_op = |b: &GcpBackend, n: usize| {
-        let total: u64 = b.service_calls().values().sum();
-        b.reset_service_calls();
+        let total: u64 = b.calls().counts().values().sum();
+        b.calls().reset();
         total as f64 / n as f64
     };
 
@@ -105,7 +105,7 @@ async fn main() {
             .await
             .expect("raw access");
     }
-    backend.reset_service_calls();
+    backend.calls().reset();
     let s = time(iters, |_| {
         let raw = raw.clone();
         let name = raw_name.clone();
@@ -182,7 +182,7 @@ async fn main() {
     measure("find_token_by_id", s, per_op(&backend, iters));
 
     let count = store.get_tokens().await.expect("get_tokens").len();
-    backend.reset_service_calls();
+    backend.calls().reset();
     let s = time(iters.min(5), |_| {
         let store = &store;
         async move {

@@ -23,10 +23,10 @@ use token_store_core::{
     is_index_secret,
 };
 
-use crate::calls::CallCounter;
 use crate::config::GcpReplication;
 use crate::error::map_error;
 use crate::names::{Names, validate_relative, version_number};
+use token_store_core::CallCounter;
 
 /// Largest secret payload Secret Manager accepts (64 KiB).
 pub const MAX_VALUE_BYTES: usize = 65_536;
@@ -102,16 +102,11 @@ impl GcpBackend {
         self.names.secret(relative)
     }
 
-    /// Secret Manager calls this backend made so far, by RPC name (`AccessSecretVersion`,
+    /// Secret Manager calls this backend made so far (reset with [`CallCounter::reset`]), by RPC name (`AccessSecretVersion`,
     /// `AddSecretVersion`, `CreateSecret`, `DeleteSecret`, `DestroySecretVersion`,
     /// `ListSecrets`, `ListSecretVersions`). Client-internal retries are not counted.
-    pub fn service_calls(&self) -> BTreeMap<&'static str, u64> {
-        self.calls.snapshot()
-    }
-
-    /// Reset [`service_calls`](Self::service_calls) to zero.
-    pub fn reset_service_calls(&self) {
-        self.calls.reset();
+    pub fn calls(&self) -> &CallCounter {
+        &self.calls
     }
 
     /// The Secret Manager client this backend calls.
@@ -418,7 +413,7 @@ impl SecretBackend for GcpBackend {
         let floor = self
             .retired_below
             .lock()
-            .expect("retired_below lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(name)
             .copied();
         let doomed: Vec<u64> = match floor {
@@ -433,7 +428,10 @@ impl SecretBackend for GcpBackend {
         for number in doomed {
             self.destroy(name, number).await?;
         }
-        let mut retired = self.retired_below.lock().expect("retired_below lock");
+        let mut retired = self
+            .retired_below
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = retired.entry(name.to_owned()).or_insert(keep_from);
         *entry = (*entry).max(keep_from);
         Ok(())
@@ -443,7 +441,7 @@ impl SecretBackend for GcpBackend {
         let secret = self.names.secret(name)?;
         self.retired_below
             .lock()
-            .expect("retired_below lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(name);
         self.calls.record("DeleteSecret");
         match self.client.delete_secret().set_name(secret).send().await {

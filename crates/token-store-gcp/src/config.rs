@@ -243,8 +243,9 @@ impl GcpSecretManagerStoreBuilder {
     pub async fn build(mut self) -> Result<GcpSecretManagerStore> {
         let options = self.engine_options.take().unwrap_or_default();
         let backend = Arc::new(self.build_backend().await?);
-        Ok(GcpSecretManagerStore::from_engine(
-            SecretIndexStore::with_options(backend, options),
+        Ok(GcpSecretManagerStore::new(
+            SecretIndexStore::with_options(backend.clone(), options),
+            backend,
         ))
     }
 

@@ -56,7 +56,6 @@
 #![deny(missing_docs)]
 
 mod backend;
-mod calls;
 mod config;
 mod error;
 mod names;

@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
-use token_store_core::{RepairReport, Result, SecretIndexStore};
+use token_store_core::{CallCounter, RepairReport, Result, SecretIndexStore};
 
+use crate::backend::GcpBackend;
 use crate::config::GcpSecretManagerStoreBuilder;
 
-/// Zoho-style OAuth tokens in Google Cloud Secret Manager: one secret per token plus one
-/// index secret, through [`SecretIndexStore`] over a [`GcpBackend`](crate::GcpBackend).
+/// Zoho-style OAuth tokens in Google Cloud Secret Manager: one secret per token plus the index
+/// shards, through [`SecretIndexStore`] over a [`GcpBackend`].
 #[derive(Debug)]
 pub struct GcpSecretManagerStore {
     engine: SecretIndexStore,
+    backend: Arc<GcpBackend>,
 }
 
 token_store_core::delegate_token_store!(GcpSecretManagerStore, engine);
@@ -32,18 +34,28 @@ impl GcpSecretManagerStore {
         GcpSecretManagerStoreBuilder::from_url(url)?.build().await
     }
 
-    pub(crate) fn from_engine(engine: SecretIndexStore) -> Self {
-        Self { engine }
+    pub(crate) fn new(engine: SecretIndexStore, backend: Arc<GcpBackend>) -> Self {
+        Self { engine, backend }
     }
 
-    /// A store over an existing engine (for example one over a counting backend).
-    pub fn from_backend(backend: Arc<dyn token_store_core::SecretBackend>) -> Self {
-        Self::from_engine(SecretIndexStore::new(backend))
+    /// A store over an existing backend, with default engine options.
+    pub fn from_backend(backend: Arc<GcpBackend>) -> Self {
+        Self::new(SecretIndexStore::new(backend.clone()), backend)
     }
 
     /// The engine, for [`SecretIndexStore::stats`].
     pub fn engine(&self) -> &SecretIndexStore {
         &self.engine
+    }
+
+    /// The backend under the engine.
+    pub fn backend(&self) -> &Arc<GcpBackend> {
+        &self.backend
+    }
+
+    /// Service calls made so far, per operation (see [`GcpBackend::calls`]).
+    pub fn calls(&self) -> &CallCounter {
+        self.backend.calls()
     }
 
     /// Rebuild the index from the token secrets.

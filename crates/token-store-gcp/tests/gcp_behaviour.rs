@@ -34,8 +34,8 @@ async fn engine(h: &GcpHarness, namespace: &str) -> (Arc<GcpBackend>, SecretInde
     (backend.clone(), SecretIndexStore::new(backend))
 }
 
-fn calls(pairs: &[(&'static str, u64)]) -> BTreeMap<&'static str, u64> {
-    pairs.iter().copied().collect()
+fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|&(op, n)| (op.to_owned(), n)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -78,15 +78,15 @@ async fn service_calls_per_operation() {
     // superseded (on gsm that call fails: no `:destroy` route, and the engine only logs it).
     let check = |operation: &str, expected: &[(&'static str, u64)]| {
         let want = calls(expected);
-        let got = backend.service_calls();
+        let got = backend.calls().counts();
         println!(
             "service calls {operation}: {} {got:?}",
             got.values().sum::<u64>()
         );
         assert_eq!(got, want, "Secret Manager calls for {operation}");
-        backend.reset_service_calls();
+        backend.calls().reset();
     };
-    backend.reset_service_calls();
+    backend.calls().reset();
 
     // Shard read, root read and write (an id), shard write, token create, the id's entry
     // read again (another writer of the same id may have removed it); one destroy per index
@@ -162,7 +162,7 @@ async fn service_calls_per_operation() {
     );
 
     store.delete_tokens().await.unwrap();
-    let got = backend.service_calls();
+    let got = backend.calls().counts();
     println!("service calls delete_tokens (3): {got:?}");
     assert_eq!(
         got.get("DeleteSecret"),
@@ -366,11 +366,11 @@ async fn primitives_map_status_codes() {
         .await
         .unwrap_err();
     assert_eq!(too_large.kind(), ErrorKind::TooLarge);
-    backend.reset_service_calls();
+    backend.calls().reset();
     let bad = backend.get("../index").await.unwrap_err();
     assert_eq!(bad.kind(), ErrorKind::InvalidInput);
     assert!(
-        backend.service_calls().is_empty(),
+        backend.calls().counts().is_empty(),
         "bad input makes no call"
     );
     for name in ["token-1", "token-2"] {
@@ -458,7 +458,7 @@ async fn list_reads_every_page() {
         listed,
         ["token-1", "token-2", "token-3", "token-4", "token-5"]
     );
-    let pages = small_pages.service_calls()["ListSecrets"];
+    let pages = small_pages.calls().counts()["ListSecrets"];
     println!(
         "ListSecrets pages with page size 2 on {:?}: {pages}",
         h.emulator

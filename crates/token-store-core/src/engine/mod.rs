@@ -28,6 +28,7 @@
 mod commit;
 mod keys;
 mod repair;
+mod trace;
 mod tree;
 mod values;
 
@@ -810,9 +811,8 @@ impl TokenStore for SecretIndexStore {
             return Ok(None);
         }
         let stored = self
-            .lookup(&query)
-            .await
-            .map_err(|e| self.err(e, "find_token"))?;
+            .traced("find_token", query.id.as_deref(), self.lookup(&query))
+            .await?;
         Ok(stored.map(|stored| {
             let mut found = query;
             found.merge_from(&stored);
@@ -821,35 +821,28 @@ impl TokenStore for SecretIndexStore {
     }
 
     async fn save_token(&self, token: &Token) -> Result<Token> {
-        self.save(token)
+        self.traced("save_token", token.id.as_deref(), self.save(token))
             .await
-            .map_err(|e| self.err(e, "save_token"))
     }
 
     async fn delete_token(&self, id: &str) -> Result<()> {
-        self.delete_one(id)
+        self.traced("delete_token", Some(id), self.delete_one(id))
             .await
-            .map_err(|e| self.err(e, "delete_token"))
     }
 
     async fn get_tokens(&self) -> Result<Vec<Token>> {
-        self.all_tokens()
-            .await
-            .map_err(|e| self.err(e, "get_tokens"))
+        self.traced("get_tokens", None, self.all_tokens()).await
     }
 
     async fn delete_tokens(&self) -> Result<()> {
-        self.delete_all()
-            .await
-            .map_err(|e| self.err(e, "delete_tokens"))
+        self.traced("delete_tokens", None, self.delete_all()).await
     }
 
     async fn find_token_by_id(&self, id: &str) -> Result<Option<Token>> {
-        async {
+        let work = async {
             parse_id(id)?;
             self.read_token(id).await
-        }
-        .await
-        .map_err(|e| self.err(e, "find_token_by_id"))
+        };
+        self.traced("find_token_by_id", Some(id), work).await
     }
 }
