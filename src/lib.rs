@@ -24,7 +24,10 @@ mod open;
 pub mod oauth;
 
 pub use open::open;
-pub use token_store_core::*;
+pub use token_store_core::{
+    CallCounter, EngineOptions, EngineStats, Error, ErrorKind, MemoryStore, RepairReport, Result,
+    Token, TokenBuilder, TokenStore, raw,
+};
 
 /// The Zoho SDK's CSV token file store.
 #[cfg(feature = "file")]

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use token_store::oauth::{BackendLease, Lease, ManagerOptions, TokenManager};
-use token_store::{SecretBackend, Token, TokenStore};
+use token_store::raw::SecretBackend;
+use token_store::{Token, TokenStore};
 use zoho_stand_in::StandIn;
 
 fn urls() -> Vec<String> {

@@ -1,7 +1,8 @@
 //! AWS version quota: how many versions each index secret got in the last 24 hours.
 
 use token_store::aws::AwsBackend;
-use token_store::{Error, ErrorKind, INDEX_NAME, Result, SHARD_PREFIX};
+use token_store::raw::{INDEX_NAME, SHARD_PREFIX};
+use token_store::{Error, ErrorKind, Result};
 
 use crate::store::Cloud;
 

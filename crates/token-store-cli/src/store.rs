@@ -7,7 +7,8 @@ use std::sync::Arc;
 use token_store::aws::{AwsBackend, AwsSecretsManagerStoreBuilder};
 use token_store::azure::AzureKeyVaultStoreBuilder;
 use token_store::gcp::GcpSecretManagerStoreBuilder;
-use token_store::{CallCounter, Result, SecretBackend, SecretIndexStore, TokenStore};
+use token_store::raw::{SecretBackend, SecretIndexStore};
+use token_store::{CallCounter, Result, TokenStore};
 
 /// Service calls by operation name.
 pub type Calls = BTreeMap<String, u64>;

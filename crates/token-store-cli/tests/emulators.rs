@@ -263,9 +263,10 @@ fn migrate_throughput_file_to_localstack_to_drongo() {
 /// version could leave): `doctor` reports it, `repair` fixes it.
 #[tokio::test(flavor = "multi_thread")]
 async fn doctor_finds_a_token_the_index_lacks_and_repair_fixes_it() {
+    use token_store::Token;
     use token_store::aws::AwsSecretsManagerStoreBuilder;
     use token_store::gcp::GcpSecretManagerStoreBuilder;
-    use token_store::{SecretBackend, Token};
+    use token_store::raw::SecretBackend;
 
     let dir = tempfile::tempdir().unwrap();
     let seed = fixture(dir.path(), 3);

@@ -22,6 +22,19 @@ pub use engine::{
     SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX, is_index_secret, token_secret_name,
 };
 pub use error::{Error, ErrorKind, Result};
+
+/// The API for backend writers: the [`SecretBackend`] primitive a cloud adapter implements,
+/// the index engine ([`SecretIndexStore`]) that turns it into a [`TokenStore`], the engine's
+/// secret names and the lookup rules. Users of a store need none of it; the `token-store`
+/// facade re-exports it only as `token_store::raw`.
+pub mod raw {
+    pub use crate::backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
+    pub use crate::engine::{
+        Clock, INDEX_NAME, SHARD_PREFIX, SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX,
+        is_index_secret, token_secret_name,
+    };
+    pub use crate::lookup;
+}
 pub use memory::MemoryStore;
 pub use store::TokenStore;
 pub use token::{Token, TokenBuilder};

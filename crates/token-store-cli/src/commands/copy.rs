@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::Serialize;
-use token_store::{Result, SecretIndexStore, Token, TokenStore};
+use token_store::raw::SecretIndexStore;
+use token_store::{Result, Token, TokenStore};
 
 /// How to copy.
 #[derive(Debug, Clone, Copy)]

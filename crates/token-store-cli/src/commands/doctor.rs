@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::json;
-use token_store::{INDEX_NAME, TOKEN_PREFIX};
+use token_store::raw::{INDEX_NAME, TOKEN_PREFIX};
 
 use super::Ctx;
 use super::stats::index_size;

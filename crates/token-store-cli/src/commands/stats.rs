@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 use serde_json::json;
-use token_store::{INDEX_NAME, Result, SHARD_PREFIX, TOKEN_PREFIX};
+use token_store::Result;
+use token_store::raw::{INDEX_NAME, SHARD_PREFIX, TOKEN_PREFIX};
 
 use super::Ctx;
 use crate::error::{CliError, OK};

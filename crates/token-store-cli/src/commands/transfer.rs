@@ -78,7 +78,7 @@ fn options(ctx: &Ctx, jobs: usize, dry_run: bool, extras_differ: bool) -> Option
 }
 
 /// The index engine of a cloud target.
-fn index(target: &Store) -> Option<&token_store::SecretIndexStore> {
+fn index(target: &Store) -> Option<&token_store::raw::SecretIndexStore> {
     target.cloud().map(|cloud| &cloud.engine)
 }
 
