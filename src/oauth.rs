@@ -34,7 +34,7 @@ pub async fn open_manager(url: &str, options: ManagerOptions) -> Result<TokenMan
         }
         #[cfg(feature = "azure")]
         "azure-keyvault" => {
-            let store = token_store_azure::AzureKeyVaultStore::from_url(url)?;
+            let store = token_store_azure::AzureKeyVaultStore::from_url(url).await?;
             let lease = Arc::new(BackendLease::new(store.engine().backend().clone()));
             (Arc::new(store), lease)
         }

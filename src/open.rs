@@ -53,7 +53,7 @@ pub async fn open(url: &str) -> Result<Box<dyn TokenStore>> {
             Box::new(token_store_gcp::GcpSecretManagerStore::from_url(url).await?)
         }
         #[cfg(feature = "azure")]
-        "azure-keyvault" => Box::new(token_store_azure::AzureKeyVaultStore::from_url(url)?),
+        "azure-keyvault" => Box::new(token_store_azure::AzureKeyVaultStore::from_url(url).await?),
         other => return Err(unknown_scheme(other)),
     };
     Ok(store)

@@ -62,13 +62,13 @@ impl AwsSecretsManagerStoreBuilder {
     }
 
     /// Service endpoint, e.g. `http://127.0.0.1:4566` for LocalStack.
-    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint_url = Some(url.into());
         self
     }
 
     /// Use this SDK client (its configuration is kept; a call-counting interceptor is added,
-    /// and `region`/`endpoint_url` set here override its own).
+    /// and `region`/`endpoint` set here override its own).
     pub fn client(mut self, client: Client) -> Self {
         self.client = Some(client);
         self
@@ -106,14 +106,15 @@ impl AwsSecretsManagerStoreBuilder {
     }
 
     /// Settings from the environment: the standard AWS chain plus [`PREFIX_ENV`].
-    pub fn from_env() -> Self {
+    /// (`Result` like every backend's `from_env`; nothing here fails today.)
+    pub fn from_env() -> Result<Self> {
         let mut builder = Self::default();
         if let Ok(prefix) = std::env::var(PREFIX_ENV)
             && !prefix.is_empty()
         {
             builder.prefix = Some(prefix);
         }
-        builder
+        Ok(builder)
     }
 
     /// Settings from `aws-secretsmanager://<prefix>?region=..&endpoint=..&kms_key_id=..&recovery_window_days=..`
@@ -131,7 +132,7 @@ impl AwsSecretsManagerStoreBuilder {
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             builder = match key.as_ref() {
                 "region" => builder.region(value),
-                "endpoint" | "endpoint_url" => builder.endpoint_url(value),
+                "endpoint" | "endpoint_url" => builder.endpoint(value),
                 "kms_key_id" => builder.kms_key_id(value),
                 "recovery_window_days" => {
                     builder.recovery_window_days(value.parse().map_err(|_| {
@@ -280,7 +281,7 @@ mod tests {
         let backend = AwsSecretsManagerStoreBuilder::default()
             .client(client)
             .region("us-east-1")
-            .endpoint_url("http://127.0.0.1:1")
+            .endpoint("http://127.0.0.1:1")
             .prefix("apps/x/")
             .build_backend()
             .await

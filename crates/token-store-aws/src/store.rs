@@ -50,7 +50,7 @@ impl AwsSecretsManagerStore {
     /// A store configured from the environment: the standard AWS chain (credentials, region,
     /// `AWS_ENDPOINT_URL`) and `TOKEN_STORE_AWS_PREFIX`.
     pub async fn from_env() -> Result<Self> {
-        AwsSecretsManagerStoreBuilder::from_env().build().await
+        AwsSecretsManagerStoreBuilder::from_env()?.build().await
     }
 
     /// A store from `aws-secretsmanager://<prefix>?region=..&endpoint=..`; see

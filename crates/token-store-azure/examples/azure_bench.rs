@@ -44,7 +44,7 @@ async fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(30);
     let namespace = random_namespace();
-    let backend = Arc::new(h.azure_backend(&namespace));
+    let backend = Arc::new(h.azure_backend(&namespace).await);
     let store = SecretIndexStore::new(backend.clone());
     let raw = h.raw_client();
 

@@ -125,7 +125,7 @@ impl AzureKeyVaultStoreBuilder {
     }
 
     /// Build only the backend (for tests or another engine configuration).
-    pub fn build_backend(self) -> Result<AzureBackend> {
+    pub async fn build_backend(self) -> Result<AzureBackend> {
         let url = self
             .vault_url
             .ok_or_else(|| config(format!("no vault URL configured (set {VAULT_URL_ENV})")))?;
@@ -186,9 +186,9 @@ impl AzureKeyVaultStoreBuilder {
     }
 
     /// Build the store.
-    pub fn build(mut self) -> Result<AzureKeyVaultStore> {
+    pub async fn build(mut self) -> Result<AzureKeyVaultStore> {
         let options = self.engine_options.take().unwrap_or_default();
-        let backend = Arc::new(self.build_backend()?);
+        let backend = Arc::new(self.build_backend().await?);
         Ok(AzureKeyVaultStore::new(
             SecretIndexStore::with_options(backend.clone(), options),
             backend,
@@ -312,22 +312,24 @@ mod tests {
         Arc::new(Never)
     }
 
-    #[test]
-    fn builder_checks_before_any_call() {
+    #[tokio::test]
+    async fn builder_checks_before_any_call() {
         let base = || AzureKeyVaultStoreBuilder::default().credential(fake());
         assert_eq!(
-            base().build_backend().unwrap_err().kind(),
+            base().build_backend().await.unwrap_err().kind(),
             ErrorKind::ConfigInvalid
         );
         let http = base()
             .vault_url("http://localhost:8443/")
             .build_backend()
+            .await
             .unwrap_err();
         assert_eq!(http.kind(), ErrorKind::ConfigInvalid);
         let prefix = base()
             .vault_url("https://v.vault.azure.net/")
             .prefix("Bad_")
             .build_backend()
+            .await
             .unwrap_err();
         assert_eq!(prefix.kind(), ErrorKind::ConfigInvalid);
         let mut many = base().vault_url("https://v.vault.azure.net/");
@@ -335,13 +337,14 @@ mod tests {
             many = many.tag(format!("t{i}"), "v");
         }
         assert_eq!(
-            many.build_backend().unwrap_err().kind(),
+            many.build_backend().await.unwrap_err().kind(),
             ErrorKind::ConfigInvalid
         );
         let ok = base()
             .vault_url("https://v.vault.azure.net/")
             .tag("team", "billing")
             .build_backend()
+            .await
             .unwrap();
         assert_eq!(ok.secret_name("index").unwrap(), "token-store-index");
     }

@@ -9,8 +9,9 @@
 //! # async fn demo() -> token_store_core::Result<()> {
 //! use token_store_azure::AzureKeyVaultStore;
 //! // AZURE_KEYVAULT_URL=https://my-vault.vault.azure.net/ and an Azure login in the environment
-//! let store = AzureKeyVaultStore::from_env()?;
-//! // or: AzureKeyVaultStore::from_url("azure-keyvault://my-vault.vault.azure.net/billing-")?;
+//! let store = AzureKeyVaultStore::from_env().await?;
+//! // or: AzureKeyVaultStore::from_url("azure-keyvault://my-vault.vault.azure.net/billing-").await?;
+//! // or: AzureKeyVaultStore::builder().vault_url("https://my-vault.vault.azure.net/").build().await?;
 //! # Ok(()) }
 //! ```
 //!

@@ -24,14 +24,14 @@ impl AzureKeyVaultStore {
     }
 
     /// A store configured from the environment (see [`AzureKeyVaultStoreBuilder::from_env`]).
-    pub fn from_env() -> Result<Self> {
-        AzureKeyVaultStoreBuilder::from_env()?.build()
+    pub async fn from_env() -> Result<Self> {
+        AzureKeyVaultStoreBuilder::from_env()?.build().await
     }
 
     /// A store from `azure-keyvault://<vault-host>/<prefix>` (see
     /// [`AzureKeyVaultStoreBuilder::from_url`]).
-    pub fn from_url(url: &str) -> Result<Self> {
-        AzureKeyVaultStoreBuilder::from_url(url)?.build()
+    pub async fn from_url(url: &str) -> Result<Self> {
+        AzureKeyVaultStoreBuilder::from_url(url)?.build().await
     }
 
     pub(crate) fn new(engine: SecretIndexStore, backend: Arc<AzureBackend>) -> Self {

@@ -24,8 +24,8 @@ fn token(n: usize) -> Token {
         .build()
 }
 
-fn engine(h: &AzureHarness, namespace: &str) -> (Arc<AzureBackend>, SecretIndexStore) {
-    let backend = Arc::new(h.azure_backend(namespace));
+async fn engine(h: &AzureHarness, namespace: &str) -> (Arc<AzureBackend>, SecretIndexStore) {
+    let backend = Arc::new(h.azure_backend(namespace).await);
     (backend.clone(), SecretIndexStore::new(backend))
 }
 
@@ -53,7 +53,7 @@ async fn concurrent_distinct_users_16x25() {
 #[tokio::test]
 async fn service_calls_per_operation() {
     let h = harness();
-    let (backend, store) = engine(&h, &random_namespace());
+    let (backend, store) = engine(&h, &random_namespace()).await;
     for n in 1..=3 {
         store.save_token(&token(n)).await.unwrap();
     }
@@ -162,7 +162,7 @@ async fn service_calls_per_operation() {
 async fn raw_secret_values_show_the_stored_json() {
     let h = harness();
     let namespace = random_namespace();
-    let (backend, store) = engine(&h, &namespace);
+    let (backend, store) = engine(&h, &namespace).await;
     let saved = store.save_token(&token(7)).await.unwrap();
     let id = saved.id.clone().expect("id assigned");
     let client = h.raw_client();
@@ -225,7 +225,7 @@ async fn raw_secret_values_show_the_stored_json() {
 #[tokio::test]
 async fn deleted_names_are_reusable_at_once() {
     let h = harness();
-    let backend = h.azure_backend(&random_namespace());
+    let backend = h.azure_backend(&random_namespace()).await;
     backend.create("token-1", "{\"a\":1}").await.unwrap();
     backend.delete("token-1").await.unwrap();
     assert!(backend.get("token-1").await.unwrap().is_none());
@@ -247,7 +247,7 @@ async fn deleted_names_are_reusable_at_once() {
 #[tokio::test]
 async fn a_soft_deleted_name_is_purged_on_write() {
     let h = harness();
-    let backend = h.azure_backend(&random_namespace());
+    let backend = h.azure_backend(&random_namespace()).await;
     backend.put("token-2", "old").await.unwrap();
     // Deleted behind the backend's back and left unpurged: the next write meets a 409.
     let full = backend.secret_name("token-2").unwrap();
@@ -283,7 +283,7 @@ async fn a_soft_deleted_name_is_purged_on_write() {
 #[tokio::test]
 async fn purge_then_recreate_while_the_delete_is_in_progress() {
     let h = harness();
-    let backend = h.azure_backend(&random_namespace());
+    let backend = h.azure_backend(&random_namespace()).await;
     backend.create("token-5", "{\"a\":1}").await.unwrap();
     let full = backend.secret_name("token-5").unwrap();
     h.raw_client().delete_secret(&full, None).await.unwrap();
@@ -325,6 +325,7 @@ async fn soft_delete_mode_recovers_then_writes() {
         .builder(&namespace)
         .delete_mode(DeleteMode::SoftDelete)
         .build_backend()
+        .await
         .unwrap();
     backend.put("token-3", "first").await.unwrap();
     backend.delete("token-3").await.unwrap();
@@ -340,7 +341,11 @@ async fn soft_delete_mode_recovers_then_writes() {
     let got = backend.calls().counts();
     assert_eq!(got.get("RecoverDeletedSecret"), Some(&1), "{got:?}");
     // clean up with purge
-    h.azure_backend(&namespace).delete("token-3").await.unwrap();
+    h.azure_backend(&namespace)
+        .await
+        .delete("token-3")
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -352,7 +357,7 @@ async fn concurrent_creates_of_one_name_have_at_most_one_winner() {
         let name = format!("token-{round}");
         let mut tasks = Vec::new();
         for racer in 0..3 {
-            let backend = h.azure_backend(&namespace);
+            let backend = h.azure_backend(&namespace).await;
             let name = name.clone();
             tasks.push(tokio::spawn(async move {
                 let value = format!("racer-{racer}");
@@ -373,6 +378,7 @@ async fn concurrent_creates_of_one_name_have_at_most_one_winner() {
         );
         let current = h
             .azure_backend(&namespace)
+            .await
             .get(&name)
             .await
             .unwrap()
@@ -388,14 +394,19 @@ async fn concurrent_creates_of_one_name_have_at_most_one_winner() {
     println!(
         "create races: {single_winner_rounds}/10 rounds had exactly one winner, the rest none (same-second ties)"
     );
-    h.azure_backend(&namespace).list("").await.unwrap();
+    h.azure_backend(&namespace).await.list("").await.unwrap();
 }
 
 #[tokio::test]
 async fn list_reads_every_page() {
     let h = harness();
     let namespace = random_namespace();
-    let backend = h.builder(&namespace).page_size(2).build_backend().unwrap();
+    let backend = h
+        .builder(&namespace)
+        .page_size(2)
+        .build_backend()
+        .await
+        .unwrap();
     for n in 1..=5 {
         backend.put(&format!("token-{n}"), "x").await.unwrap();
     }
@@ -419,13 +430,23 @@ async fn list_reads_every_page() {
 async fn versions_after_reads_every_page_and_the_tail() {
     let h = harness();
     let namespace = random_namespace();
-    let writer = h.builder(&namespace).page_size(5).build_backend().unwrap();
+    let writer = h
+        .builder(&namespace)
+        .page_size(5)
+        .build_backend()
+        .await
+        .unwrap();
     let mut written = Vec::new();
     for n in 0..12 {
         written.push(writer.put("index", &format!("v{n}")).await.unwrap());
     }
     // Another backend has nothing cached: every value is read from the service.
-    let reader = h.builder(&namespace).page_size(5).build_backend().unwrap();
+    let reader = h
+        .builder(&namespace)
+        .page_size(5)
+        .build_backend()
+        .await
+        .unwrap();
     let all = reader.versions_after("index", None).await.unwrap();
     let got = reader.calls().counts();
     println!("versions_after(None) of 12 versions, page size 5: {got:?}");
@@ -463,7 +484,7 @@ async fn versions_after_reads_every_page_and_the_tail() {
 #[tokio::test]
 async fn oversized_values_fail_before_any_call() {
     let h = harness();
-    let backend = h.azure_backend(&random_namespace());
+    let backend = h.azure_backend(&random_namespace()).await;
     let big = "x".repeat(MAX_VALUE_BYTES + 1);
     assert_eq!(
         backend.put("token-1", &big).await.unwrap_err().kind(),
@@ -505,12 +526,13 @@ async fn errors_map_from_the_service() {
         .builder(&random_namespace())
         .credential(Arc::new(NoToken))
         .build_backend()
+        .await
         .unwrap();
     let e = backend.get("index").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
     assert_eq!(e.backend(), "azure");
 
-    let backend = h.azure_backend(&random_namespace());
+    let backend = h.azure_backend(&random_namespace()).await;
     assert!(
         backend.get("token-404").await.unwrap().is_none(),
         "404 is None"
@@ -536,7 +558,7 @@ async fn errors_map_from_the_service() {
 #[tokio::test]
 async fn throttled_requests_are_retried() {
     let h = harness();
-    let backend = h.azure_backend(&random_namespace());
+    let backend = h.azure_backend(&random_namespace()).await;
     backend.put("token-1", "x").await.unwrap();
     // Only this secret's requests: the other tests run meanwhile.
     let full = backend.secret_name("token-1").unwrap();

@@ -85,7 +85,11 @@ pub async fn open(url: &str) -> Result<Store> {
             Some(cloud(backend, &calls))
         }
         "azure" => {
-            let backend = Arc::new(AzureKeyVaultStoreBuilder::from_url(url)?.build_backend()?);
+            let backend = Arc::new(
+                AzureKeyVaultStoreBuilder::from_url(url)?
+                    .build_backend()
+                    .await?,
+            );
             let calls = backend.calls().clone();
             Some(cloud(backend, &calls))
         }

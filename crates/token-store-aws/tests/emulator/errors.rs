@@ -246,7 +246,7 @@ async fn create_on_name_scheduled_for_deletion_is_a_conflict() {
 async fn unreachable_endpoint_is_unavailable() {
     let store = AwsSecretsManagerStore::builder()
         .client(crate::harness::sdk_client())
-        .endpoint_url("http://127.0.0.1:9")
+        .endpoint("http://127.0.0.1:9")
         .build()
         .await
         .unwrap();

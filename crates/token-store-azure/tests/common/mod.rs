@@ -111,9 +111,10 @@ impl AzureHarness {
     }
 
     /// A backend over `namespace`.
-    pub fn azure_backend(&self, namespace: &str) -> AzureBackend {
+    pub async fn azure_backend(&self, namespace: &str) -> AzureBackend {
         self.builder(namespace)
             .build_backend()
+            .await
             .unwrap_or_else(|e| panic!("Azure backend for {}: {e}", self.url))
     }
 
@@ -136,6 +137,8 @@ pub fn harness_for_engine() -> EngineHarness<AzureHarness> {
 
 impl BackendHarness for AzureHarness {
     fn backend<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Arc<dyn SecretBackend>> {
-        Box::pin(async move { Arc::new(self.azure_backend(namespace)) as Arc<dyn SecretBackend> })
+        Box::pin(
+            async move { Arc::new(self.azure_backend(namespace).await) as Arc<dyn SecretBackend> },
+        )
     }
 }

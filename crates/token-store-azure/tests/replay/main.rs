@@ -125,11 +125,11 @@ struct Replay {
 }
 
 impl Replay {
-    fn new(vault: &str, prefix: &str, steps: Vec<Step>) -> Self {
-        Self::with(vault, prefix, steps, |b| b)
+    async fn new(vault: &str, prefix: &str, steps: Vec<Step>) -> Self {
+        Self::with(vault, prefix, steps, |b| b).await
     }
 
-    fn with(
+    async fn with(
         vault: &str,
         prefix: &str,
         steps: Vec<Step>,
@@ -147,7 +147,7 @@ impl Replay {
                 transport: Some(Transport::new(transport.clone())),
                 ..Default::default()
             });
-        let backend = configure(builder).build_backend().expect("backend");
+        let backend = configure(builder).build_backend().await.expect("backend");
         Self {
             backend,
             transport,
@@ -186,7 +186,8 @@ async fn set_after_the_bearer_challenge() {
         &set.vault(),
         "crud-",
         vec![challenge(&rec, 0, &set), set_step(&rec, 1)],
-    );
+    )
+    .await;
     let version = replay
         .backend
         .put("secret", "crud_secret_valued267137a")
@@ -205,7 +206,8 @@ async fn get_latest_parses_value_and_version() {
         &get.vault(),
         "crud-",
         vec![challenge(&rec, 0, &get), step(&rec, 3)],
-    );
+    )
+    .await;
     let read = replay.backend.get("secret").await.unwrap().expect("found");
     assert_eq!(read.value, "crud_secret_valued267137a");
     assert_eq!(read.version, "3e81a677070d4ad8bb8085248d01ca8b");
@@ -221,7 +223,8 @@ async fn secret_not_found_reads_as_none() {
         &get.vault(),
         "secret",
         vec![challenge(&rec, 0, &get), step(&rec, 44)],
-    );
+    )
+    .await;
     assert!(replay.backend.get("0").await.unwrap().is_none());
     replay.finish();
 }
@@ -244,6 +247,7 @@ async fn a_failed_token_after_the_challenge_is_unauthenticated() {
             ..Default::default()
         })
         .build_backend()
+        .await
         .unwrap();
     let e = backend.get("secret").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unauthenticated, "{e}");
@@ -271,7 +275,7 @@ async fn versions_after_pages_through_next_links_and_reads_each_version() {
             format!("{}#{index} (the set of {version})", rec.name),
         ));
     }
-    let replay = Replay::with(&first_page.vault(), "secver", steps, |b| b.page_size(2));
+    let replay = Replay::with(&first_page.vault(), "secver", steps, |b| b.page_size(2)).await;
     let read = replay
         .backend
         .versions_after("33a90fd8", None)
@@ -296,7 +300,8 @@ async fn versions_of_a_missing_secret_are_an_empty_page() {
         &page.vault(),
         "secret-",
         vec![challenge(&rec, 0, &page), step(&rec, 9)],
-    );
+    )
+    .await;
     assert!(
         replay
             .backend
@@ -317,7 +322,8 @@ async fn list_reads_the_names_of_a_page() {
         "sec",
         vec![challenge(&rec, 0, &page), step(&rec, 8)],
         |b| b.page_size(7),
-    );
+    )
+    .await;
     let names = replay.backend.list("").await.unwrap();
     assert_eq!(names, ["0", "1", "2", "3", "4", "5", "6"]);
     replay.finish();
@@ -335,7 +341,8 @@ async fn delete_then_purge() {
         &delete.vault(),
         "secret",
         vec![challenge(&rec, 0, &delete), step(&rec, 8), step(&rec, 51)],
-    );
+    )
+    .await;
     replay.backend.delete("0").await.expect("delete + purge");
     assert_eq!(
         replay.calls(),
@@ -379,7 +386,8 @@ async fn a_write_over_a_deleted_name_purges_and_retries() {
             step(&rec, 51),
             set_step(&rec, 1),
         ],
-    );
+    )
+    .await;
     let version = replay.backend.put("0", "value0").await.expect("put");
     assert_eq!(version, set.version());
     assert_eq!(
@@ -407,7 +415,8 @@ async fn soft_delete_mode_recovers_then_writes() {
             set_step(&purge, 1),
         ],
         |b| b.delete_mode(DeleteMode::SoftDelete),
-    );
+    )
+    .await;
     replay.backend.put("0", "value0").await.expect("put");
     assert_eq!(
         replay.calls(),
@@ -437,7 +446,8 @@ async fn a_deletion_in_progress_is_retried() {
             set_step(&purge, 1),
         ],
         |b| b.delete_mode(DeleteMode::SoftDelete),
-    );
+    )
+    .await;
     replay.backend.put("0", "value0").await.expect("put");
     assert_eq!(
         replay.calls(),
