@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use token_store_core::{
-    BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
+    BackendLimits, CompareAndSwap, Error, ErrorKind, Protocol, Result, SecretBackend, Versioned,
 };
 
 use crate::error::{BACKEND, Call, classify, map_sdk_error};
@@ -353,9 +353,8 @@ impl SecretBackend for AwsBackend {
             versions_per_minute: None,
         }
     }
-
-    fn index_protocol(&self) -> IndexProtocol {
-        IndexProtocol::CompareAndSwap
+    fn protocol(&self) -> Protocol<'_> {
+        Protocol::CompareAndSwap(self)
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
@@ -470,60 +469,6 @@ impl SecretBackend for AwsBackend {
         }
     }
 
-    async fn put_if_current(
-        &self,
-        name: &str,
-        value: &str,
-        expected: Option<&str>,
-    ) -> Result<String> {
-        check_value(value)?;
-        let full = self.names.full(name)?;
-        let Some(expected) = expected else {
-            // AWS answers a repeated CreateSecret with the same token and data as a no-op;
-            // LocalStack and moto answer ResourceExists, which is a Conflict: the engine
-            // re-reads, finds its own index and has nothing left to do.
-            let created = self
-                .create_secret(name, &full, value, Some(version::first()))
-                .await
-                .map_err(|e| match e.kind() {
-                    ErrorKind::AlreadyExists | ErrorKind::Conflict => lost_race(e),
-                    _ => e,
-                })?;
-            self.seen.record(name, &created);
-            return Ok(created);
-        };
-        if !self.seen.is_fresh(name, expected) {
-            // See crate::reads: a read this old (or one this process never made) could let a
-            // pruned successor id be written again; re-read instead.
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                "the expected version was not read recently by this process; read it again",
-            )
-            .with_backend(BACKEND)
-            .with_operation(Call::PutSecretValue.name()));
-        }
-        self.cas_put(name, &full, value, &version::successor(expected))
-            .await
-    }
-
-    async fn versions_after(&self, _name: &str, _since: Option<&str>) -> Result<Vec<Versioned>> {
-        Err(Error::new(
-            ErrorKind::Unsupported,
-            "Secrets Manager uses the compare-and-swap index protocol, not the merge log",
-        )
-        .with_backend(BACKEND)
-        .with_operation("versions_after"))
-    }
-
-    fn is_next_version(&self, _base: &str, _version: &str) -> Option<bool> {
-        None
-    }
-
-    async fn retire_versions_before(&self, _name: &str, _keep_from: &str) -> Result<()> {
-        // AWS removes unlabelled versions by itself (beyond ~100 versions, older than 24 h).
-        Ok(())
-    }
-
     async fn delete(&self, name: &str) -> Result<()> {
         let full = self.names.full(name)?;
         let request = self.client.delete_secret().secret_id(full);
@@ -579,5 +524,44 @@ impl SecretBackend for AwsBackend {
             }
         }
         Ok(names.into_iter().collect())
+    }
+}
+
+#[async_trait]
+impl CompareAndSwap for AwsBackend {
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String> {
+        check_value(value)?;
+        let full = self.names.full(name)?;
+        let Some(expected) = expected else {
+            // AWS answers a repeated CreateSecret with the same token and data as a no-op;
+            // LocalStack and moto answer ResourceExists, which is a Conflict: the engine
+            // re-reads, finds its own index and has nothing left to do.
+            let created = self
+                .create_secret(name, &full, value, Some(version::first()))
+                .await
+                .map_err(|e| match e.kind() {
+                    ErrorKind::AlreadyExists | ErrorKind::Conflict => lost_race(e),
+                    _ => e,
+                })?;
+            self.seen.record(name, &created);
+            return Ok(created);
+        };
+        if !self.seen.is_fresh(name, expected) {
+            // See crate::reads: a read this old (or one this process never made) could let a
+            // pruned successor id be written again; re-read instead.
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                "the expected version was not read recently by this process; read it again",
+            )
+            .with_backend(BACKEND)
+            .with_operation(Call::PutSecretValue.name()));
+        }
+        self.cas_put(name, &full, value, &version::successor(expected))
+            .await
     }
 }

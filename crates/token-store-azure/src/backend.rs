@@ -27,7 +27,7 @@ use azure_security_keyvault_secrets::models::{
 use azure_security_keyvault_secrets::{ResourceExt as _, SecretClient};
 use futures::TryStreamExt as _;
 use token_store_core::{
-    BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
+    BackendLimits, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend, Versioned,
     is_index_secret,
 };
 
@@ -64,7 +64,7 @@ pub enum DeleteMode {
 /// `<prefix><relative name>`, tagged with [`OWNER_TAG`] and any configured tags.
 ///
 /// Key Vault has no conditional write, so this backend runs the engine's
-/// [`IndexProtocol::MergeLog`]: versions are ordered by their `created` time (whole
+/// [`MergeLog`](token_store_core::MergeLog): versions are ordered by their `created` time (whole
 /// seconds; versions of the same second are all read, which the idempotent merge absorbs).
 pub struct AzureBackend {
     client: SecretClient,
@@ -447,9 +447,8 @@ impl SecretBackend for AzureBackend {
             versions_per_minute: None,
         }
     }
-
-    fn index_protocol(&self) -> IndexProtocol {
-        IndexProtocol::MergeLog
+    fn protocol(&self) -> Protocol<'_> {
+        Protocol::MergeLog(self)
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
@@ -530,54 +529,6 @@ impl SecretBackend for AzureBackend {
         Ok(version)
     }
 
-    async fn put_if_current(
-        &self,
-        _name: &str,
-        _value: &str,
-        _expected: Option<&str>,
-    ) -> Result<String> {
-        Err(Error::new(
-            ErrorKind::Unsupported,
-            "Key Vault has no conditional write; this backend uses the merge-log protocol",
-        )
-        .with_backend("azure")
-        .with_operation("put_if_current"))
-    }
-
-    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
-        const OP: &str = "versions_after";
-        let full = full_name(&self.prefix, name)?;
-        let listed = self.list_versions(&full, OP).await?;
-        let mut values = Vec::new();
-        let known_before = |a: &str, b: &str| self.write_order.before(a, b);
-        for version in after(&listed, since, known_before) {
-            if let Some(value) = self.cached(name, &version.id) {
-                values.push(Versioned {
-                    value,
-                    version: version.id.clone(),
-                });
-                continue;
-            }
-            if let Some(read) = self.read(&full, Some(&version.id), OP).await? {
-                self.cache(name, &read.version, &read.value);
-                values.push(read);
-            }
-        }
-        Ok(values)
-    }
-
-    fn is_next_version(&self, _base: &str, _version: &str) -> Option<bool> {
-        // Version ids are random; succession needs the version list (a service call).
-        None
-    }
-
-    /// A no-op: Key Vault bills per operation, not per stored version, cannot delete a
-    /// single version, and lists disabled versions too, so disabling old index versions
-    /// would cost one call per superseded version and save nothing.
-    async fn retire_versions_before(&self, _name: &str, _keep_from: &str) -> Result<()> {
-        Ok(())
-    }
-
     async fn delete(&self, name: &str) -> Result<()> {
         const OP: &str = "delete";
         let full = full_name(&self.prefix, name)?;
@@ -643,5 +594,40 @@ impl SecretBackend for AzureBackend {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+}
+
+#[async_trait]
+impl MergeLog for AzureBackend {
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
+        const OP: &str = "versions_after";
+        let full = full_name(&self.prefix, name)?;
+        let listed = self.list_versions(&full, OP).await?;
+        let mut values = Vec::new();
+        let known_before = |a: &str, b: &str| self.write_order.before(a, b);
+        for version in after(&listed, since, known_before) {
+            if let Some(value) = self.cached(name, &version.id) {
+                values.push(Versioned {
+                    value,
+                    version: version.id.clone(),
+                });
+                continue;
+            }
+            if let Some(read) = self.read(&full, Some(&version.id), OP).await? {
+                self.cache(name, &read.version, &read.value);
+                values.push(read);
+            }
+        }
+        Ok(values)
+    }
+    fn is_next_version(&self, _base: &str, _version: &str) -> Option<bool> {
+        // Version ids are random; succession needs the version list (a service call).
+        None
+    }
+    /// A no-op: Key Vault bills per operation, not per stored version, cannot delete a
+    /// single version, and lists disabled versions too, so disabling old index versions
+    /// would cost one call per superseded version and save nothing.
+    async fn retire_versions_before(&self, _name: &str, _keep_from: &str) -> Result<()> {
+        Ok(())
     }
 }

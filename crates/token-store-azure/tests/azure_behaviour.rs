@@ -10,6 +10,7 @@ use std::sync::Arc;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use common::{AzureHarness, harness};
 use token_store_azure::{AzureBackend, DeleteMode, MAX_VALUE_BYTES};
+use token_store_core::raw::{IndexProtocol, MergeLog as _};
 use token_store_core::testkit::{random_namespace, stress_distinct_users};
 use token_store_core::{ErrorKind, SecretBackend, SecretIndexStore, Token, TokenStore};
 
@@ -544,11 +545,7 @@ async fn errors_map_from_the_service() {
             .unwrap()
             .is_empty()
     );
-    let e = backend
-        .put_if_current("index", "v", None)
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    assert_eq!(backend.index_protocol(), IndexProtocol::MergeLog);
 }
 
 /// 429 with `Retry-After`: the client waits and retries. Only the double throttles on

@@ -25,12 +25,102 @@ impl std::fmt::Debug for Versioned {
 /// How a backend keeps concurrent index writers from losing each other's updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexProtocol {
-    /// [`SecretBackend::put_if_current`] is an atomic compare-and-swap (AWS staging labels).
+    /// [`CompareAndSwap::put_if_current`] is an atomic compare-and-swap (AWS).
     CompareAndSwap,
     /// No conditional write: writers append versions and the engine merges every version
-    /// written after the one a value was derived from ([`SecretBackend::versions_after`]).
+    /// written after the one a value was derived from ([`MergeLog::versions_after`]).
     /// Needs a service that keeps versions in write order (GCP, Azure Key Vault).
     MergeLog,
+}
+
+/// A backend's index capability: the one concurrency protocol it offers, as the object that
+/// performs it (see [`SecretBackend::protocol`]).
+#[derive(Clone, Copy)]
+pub enum Protocol<'a> {
+    /// An atomic conditional write.
+    CompareAndSwap(&'a dyn CompareAndSwap),
+    /// Versions kept in write order, readable after a given one.
+    MergeLog(&'a dyn MergeLog),
+}
+
+impl<'a> Protocol<'a> {
+    /// Which protocol this is.
+    pub fn kind(&self) -> IndexProtocol {
+        match self {
+            Protocol::CompareAndSwap(_) => IndexProtocol::CompareAndSwap,
+            Protocol::MergeLog(_) => IndexProtocol::MergeLog,
+        }
+    }
+
+    /// The compare-and-swap capability; `Unsupported` on a merge-log backend.
+    pub fn compare_and_swap(self) -> Result<&'a dyn CompareAndSwap> {
+        match self {
+            Protocol::CompareAndSwap(cas) => Ok(cas),
+            Protocol::MergeLog(_) => Err(lacks("compare-and-swap")),
+        }
+    }
+
+    /// The merge-log capability; `Unsupported` on a compare-and-swap backend.
+    pub fn merge_log(self) -> Result<&'a dyn MergeLog> {
+        match self {
+            Protocol::MergeLog(log) => Ok(log),
+            Protocol::CompareAndSwap(_) => Err(lacks("merge log")),
+        }
+    }
+
+    /// The same protocol, performed by `wrapper` (a backend that wraps the one this came
+    /// from and forwards to it, e.g. to count or limit its calls).
+    pub fn performed_by<W: CompareAndSwap + MergeLog>(self, wrapper: &'a W) -> Protocol<'a> {
+        match self {
+            Protocol::CompareAndSwap(_) => Protocol::CompareAndSwap(wrapper),
+            Protocol::MergeLog(_) => Protocol::MergeLog(wrapper),
+        }
+    }
+}
+
+fn lacks(capability: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::Unsupported,
+        format!("this backend's index protocol has no {capability}"),
+    )
+}
+
+impl std::fmt::Debug for Protocol<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.kind(), f)
+    }
+}
+
+/// The compare-and-swap capability ([`IndexProtocol::CompareAndSwap`]).
+#[async_trait]
+pub trait CompareAndSwap: Send + Sync {
+    /// Make `value` current only when the current version is `expected` (`None`: only when
+    /// the secret does not exist). `Conflict` when another writer got there first; nothing
+    /// visible changes then. `expected` comes from this backend's own recent `get` or
+    /// `put_if_current` (a backend may answer `Conflict` for a version it has not seen lately,
+    /// e.g. AWS, whose successor version ids are only protected for 24 hours).
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String>;
+}
+
+/// The merge-log capability ([`IndexProtocol::MergeLog`]): versions in write order.
+#[async_trait]
+pub trait MergeLog: Send + Sync {
+    /// Every version written after `since`, oldest first, ending with the current one; all
+    /// retained versions when `since` is `None`. Versions that were retired are left out.
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>>;
+
+    /// Whether `version` is the very next version written after `base`, when the backend can
+    /// tell without a service call (GCP version numbers); `None` when it cannot.
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool>;
+
+    /// Retire (destroy) versions older than `keep_from` so they stop costing money, where the
+    /// service can (a no-op on Key Vault). Best effort.
+    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()>;
 }
 
 /// Limits of a backend the engine checks before any call.
@@ -71,8 +161,13 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
     /// Size and batch limits.
     fn limits(&self) -> BackendLimits;
 
-    /// The index concurrency protocol this backend supports.
-    fn index_protocol(&self) -> IndexProtocol;
+    /// The index concurrency capability this backend offers (exactly one).
+    fn protocol(&self) -> Protocol<'_>;
+
+    /// Which index concurrency protocol this backend offers.
+    fn index_protocol(&self) -> IndexProtocol {
+        self.protocol().kind()
+    }
 
     /// The current value of a secret and its version, or `Ok(None)` when it does not exist
     /// (or is deleted).
@@ -88,32 +183,6 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
 
     /// Write a new current value, creating the secret when absent. Returns the new version.
     async fn put(&self, name: &str, value: &str) -> Result<String>;
-
-    /// Compare-and-swap ([`IndexProtocol::CompareAndSwap`] only): make `value` current only
-    /// when the current version is `expected` (`None`: only when the secret does not exist).
-    /// `Conflict` when another writer got there first; nothing visible changes then.
-    /// `expected` comes from this backend's own recent `get` or `put_if_current` (a backend
-    /// may answer `Conflict` for a version it has not seen lately, e.g. AWS, whose successor
-    /// version ids are only protected for 24 hours).
-    async fn put_if_current(
-        &self,
-        name: &str,
-        value: &str,
-        expected: Option<&str>,
-    ) -> Result<String>;
-
-    /// Every version written after `since` ([`IndexProtocol::MergeLog`] only), oldest first,
-    /// ending with the current one; all retained versions when `since` is `None`. Versions
-    /// that were retired are left out.
-    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>>;
-
-    /// Whether `version` is the very next version written after `base`, when the backend can
-    /// tell without a service call (GCP version numbers); `None` when it cannot.
-    fn is_next_version(&self, base: &str, version: &str) -> Option<bool>;
-
-    /// Retire (disable/destroy) versions older than `keep_from` so they stop costing money
-    /// ([`IndexProtocol::MergeLog`] only; a no-op elsewhere). Best effort.
-    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()>;
 
     /// Delete a secret so that its name can be created again right away. Deleting a missing
     /// secret succeeds.

@@ -15,7 +15,9 @@ mod token;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
+pub use backend::{
+    BackendLimits, CompareAndSwap, IndexProtocol, MergeLog, Protocol, SecretBackend, Versioned,
+};
 pub use calls::CallCounter;
 pub use engine::{
     Clock, EngineOptions, EngineStats, INDEX_NAME, RepairReport, SHARD_PREFIX,
@@ -28,7 +30,9 @@ pub use error::{Error, ErrorKind, Result};
 /// secret names and the lookup rules. Users of a store need none of it; the `token-store`
 /// facade re-exports it only as `token_store::raw`.
 pub mod raw {
-    pub use crate::backend::{BackendLimits, IndexProtocol, SecretBackend, Versioned};
+    pub use crate::backend::{
+        BackendLimits, CompareAndSwap, IndexProtocol, MergeLog, Protocol, SecretBackend, Versioned,
+    };
     pub use crate::engine::{
         Clock, INDEX_NAME, SHARD_PREFIX, SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX,
         is_index_secret, token_secret_name,

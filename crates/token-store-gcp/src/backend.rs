@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, secret_version};
 use token_store_core::{
-    BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned,
+    BackendLimits, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend, Versioned,
     is_index_secret,
 };
 
@@ -32,7 +32,7 @@ use token_store_core::CallCounter;
 pub const MAX_VALUE_BYTES: usize = 65_536;
 
 /// A [`SecretBackend`] storing each relative name as the secret `<prefix><name>` of one GCP
-/// project. Index concurrency uses [`IndexProtocol::MergeLog`] over the per-secret sequential
+/// project. Index concurrency uses the merge log ([`MergeLog`]) over the per-secret sequential
 /// version numbers (see the crate docs for why not etags).
 pub struct GcpBackend {
     client: SecretManagerService,
@@ -323,9 +323,8 @@ impl SecretBackend for GcpBackend {
             versions_per_minute: Some(120),
         }
     }
-
-    fn index_protocol(&self) -> IndexProtocol {
-        IndexProtocol::MergeLog
+    fn protocol(&self) -> Protocol<'_> {
+        Protocol::MergeLog(self)
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
@@ -364,77 +363,6 @@ impl SecretBackend for GcpBackend {
         };
         self.retire_previous(name, &version).await;
         Ok(version)
-    }
-
-    async fn put_if_current(
-        &self,
-        _name: &str,
-        _value: &str,
-        _expected: Option<&str>,
-    ) -> Result<String> {
-        Err(Error::new(
-            ErrorKind::Unsupported,
-            "Secret Manager's AddSecretVersion is not conditional; this backend uses the merge-log index protocol",
-        )
-        .with_backend("gcp")
-        .with_operation("put_if_current"))
-    }
-
-    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
-        let Some(since) = since else {
-            let mut all = Vec::new();
-            for number in self.enabled_versions(name, "versions_after").await? {
-                all.extend(self.access_retained(name, number).await?);
-            }
-            return Ok(all);
-        };
-        let since = parse_version(since, "versions_after")?;
-        let Some(latest) = self.access(name, "latest", "versions_after").await? else {
-            return Ok(Vec::new());
-        };
-        let latest_number = parse_version(&latest.version, "versions_after")?;
-        let mut tail = Vec::new();
-        for number in since.saturating_add(1)..latest_number {
-            tail.extend(self.access_retained(name, number).await?);
-        }
-        if latest_number > since {
-            tail.push(latest);
-        }
-        Ok(tail)
-    }
-
-    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
-        let (base, version) = (base.parse::<u64>().ok()?, version.parse::<u64>().ok()?);
-        Some(base.checked_add(1) == Some(version))
-    }
-
-    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
-        let keep_from = parse_version(keep_from, "retire_versions")?;
-        let floor = self
-            .retired_below
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .copied();
-        let doomed: Vec<u64> = match floor {
-            Some(floor) => (floor..keep_from).collect(),
-            None => self
-                .enabled_versions(name, "retire_versions")
-                .await?
-                .into_iter()
-                .filter(|&n| n < keep_from)
-                .collect(),
-        };
-        for number in doomed {
-            self.destroy(name, number).await?;
-        }
-        let mut retired = self
-            .retired_below
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = retired.entry(name.to_owned()).or_insert(keep_from);
-        *entry = (*entry).max(keep_from);
-        Ok(())
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
@@ -486,5 +414,63 @@ impl SecretBackend for GcpBackend {
         names.sort();
         names.dedup();
         Ok(names)
+    }
+}
+
+#[async_trait]
+impl MergeLog for GcpBackend {
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
+        let Some(since) = since else {
+            let mut all = Vec::new();
+            for number in self.enabled_versions(name, "versions_after").await? {
+                all.extend(self.access_retained(name, number).await?);
+            }
+            return Ok(all);
+        };
+        let since = parse_version(since, "versions_after")?;
+        let Some(latest) = self.access(name, "latest", "versions_after").await? else {
+            return Ok(Vec::new());
+        };
+        let latest_number = parse_version(&latest.version, "versions_after")?;
+        let mut tail = Vec::new();
+        for number in since.saturating_add(1)..latest_number {
+            tail.extend(self.access_retained(name, number).await?);
+        }
+        if latest_number > since {
+            tail.push(latest);
+        }
+        Ok(tail)
+    }
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
+        let (base, version) = (base.parse::<u64>().ok()?, version.parse::<u64>().ok()?);
+        Some(base.checked_add(1) == Some(version))
+    }
+    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
+        let keep_from = parse_version(keep_from, "retire_versions")?;
+        let floor = self
+            .retired_below
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .copied();
+        let doomed: Vec<u64> = match floor {
+            Some(floor) => (floor..keep_from).collect(),
+            None => self
+                .enabled_versions(name, "retire_versions")
+                .await?
+                .into_iter()
+                .filter(|&n| n < keep_from)
+                .collect(),
+        };
+        for number in doomed {
+            self.destroy(name, number).await?;
+        }
+        let mut retired = self
+            .retired_below
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = retired.entry(name.to_owned()).or_insert(keep_from);
+        *entry = (*entry).max(keep_from);
+        Ok(())
     }
 }

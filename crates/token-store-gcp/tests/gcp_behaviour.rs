@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use common::{Emulator, GcpHarness, harness};
 use google_cloud_secretmanager_v1::model::secret_version::State;
+use token_store_core::raw::{IndexProtocol, MergeLog as _};
 use token_store_core::testkit::{large_store, random_namespace, stress_with_shared_user};
 use token_store_core::{
     EngineOptions, ErrorKind, SecretBackend, SecretIndexStore, Token, TokenStore,
@@ -356,11 +357,11 @@ async fn primitives_map_status_codes() {
         "1",
         "put creates a missing secret"
     );
-    let unsupported = backend
-        .put_if_current("token-1", "x", Some("2"))
-        .await
-        .unwrap_err();
-    assert_eq!(unsupported.kind(), ErrorKind::Unsupported);
+    assert_eq!(
+        backend.index_protocol(),
+        IndexProtocol::MergeLog,
+        "no conditional write: the merge log is the only capability"
+    );
     let too_large = backend
         .put("token-1", &"x".repeat(65_537))
         .await

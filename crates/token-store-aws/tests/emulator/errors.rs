@@ -6,6 +6,7 @@ use token_store_core::testkit::random_namespace;
 use token_store_core::{ErrorKind, SecretBackend, Token, TokenStore};
 
 use crate::harness::{backend, builder, fresh_store, gated};
+use token_store_core::raw::CompareAndSwap as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_large_values_fail_before_any_call() {

@@ -23,6 +23,7 @@ use azure_core::time::{Duration, OffsetDateTime};
 use recording::{Interaction, Recording};
 use serde_json::{Value, json};
 use token_store_azure::{AzureBackend, AzureKeyVaultStore, DeleteMode};
+use token_store_core::raw::MergeLog as _;
 use token_store_core::{ErrorKind, SecretBackend};
 use transport::{ReplayTransport, Step};
 

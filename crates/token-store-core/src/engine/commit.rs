@@ -19,7 +19,7 @@ use rand::Rng as _;
 
 use super::SecretIndexStore;
 use super::values::Mergeable;
-use crate::{Error, ErrorKind, IndexProtocol, Result};
+use crate::{CompareAndSwap, Error, ErrorKind, IndexProtocol, MergeLog, Protocol, Result};
 
 /// A value as read, with the version it was read from (`None`: the secret does not exist).
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ impl SecretIndexStore {
         }
         let complete = value
             .base()
-            .is_some_and(|base| self.backend.is_next_version(base, &latest.version) == Some(true));
+            .is_some_and(|base| self.is_next_version(base, &latest.version) == Some(true));
         if complete {
             return Ok(State {
                 value,
@@ -75,7 +75,10 @@ impl SecretIndexStore {
             });
         }
         let base = value.base().map(str::to_string);
-        let tail = self.backend.versions_after(name, base.as_deref()).await?;
+        let tail = self
+            .merge_log()?
+            .versions_after(name, base.as_deref())
+            .await?;
         let mut merged = value;
         let mut version = latest.version;
         for later in &tail {
@@ -126,7 +129,7 @@ impl SecretIndexStore {
             match self.backend.index_protocol() {
                 IndexProtocol::CompareAndSwap => {
                     match self
-                        .backend
+                        .compare_and_swap()?
                         .put_if_current(name, &encoded, current.version.as_deref())
                         .await
                     {
@@ -208,7 +211,7 @@ impl SecretIndexStore {
         };
         let clean = base
             .as_deref()
-            .and_then(|b| self.backend.is_next_version(b, &written));
+            .and_then(|b| self.is_next_version(b, &written));
         if clean == Some(true) {
             self.retire(name, base.as_deref()).await;
             return Ok(Outcome::Done(State {
@@ -216,7 +219,10 @@ impl SecretIndexStore {
                 version: Some(written),
             }));
         }
-        let tail = self.backend.versions_after(name, base.as_deref()).await?;
+        let tail = self
+            .merge_log()?
+            .versions_after(name, base.as_deref())
+            .await?;
         if !tail.iter().any(|v| v.version == written) {
             // Our version is not after the base we derived from: the secret was deleted and
             // created again since (its numbering restarted). Look again from scratch.
@@ -241,7 +247,10 @@ impl SecretIndexStore {
             // other writer may be merging right now: wait, then look again. When its merged
             // version already holds everything, nothing more is written.
             tokio::time::sleep(pause).await;
-            let tail = self.backend.versions_after(name, base.as_deref()).await?;
+            let tail = self
+                .merge_log()?
+                .versions_after(name, base.as_deref())
+                .await?;
             if !tail.iter().any(|v| v.version == written) {
                 return Ok(Outcome::Retry);
             }
@@ -295,9 +304,30 @@ impl SecretIndexStore {
 
     async fn retire(&self, name: &str, base: Option<&str>) {
         if let Some(base) = base
-            && let Err(e) = self.backend.retire_versions_before(name, base).await
+            && let Ok(log) = self.merge_log()
+            && let Err(e) = log.retire_versions_before(name, base).await
         {
             tracing::warn!(backend = self.backend.kind(), error = %e, "could not retire old index versions");
+        }
+    }
+}
+
+impl SecretIndexStore {
+    /// The backend's merge-log capability; `Unsupported` on a compare-and-swap backend.
+    fn merge_log(&self) -> Result<&dyn MergeLog> {
+        self.backend.protocol().merge_log()
+    }
+
+    /// The backend's compare-and-swap capability; `Unsupported` on a merge-log backend.
+    fn compare_and_swap(&self) -> Result<&dyn CompareAndSwap> {
+        self.backend.protocol().compare_and_swap()
+    }
+
+    /// [`MergeLog::is_next_version`] on a merge-log backend, `None` elsewhere.
+    pub(crate) fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
+        match self.backend.protocol() {
+            Protocol::MergeLog(log) => log.is_next_version(base, version),
+            Protocol::CompareAndSwap(_) => None,
         }
     }
 }

@@ -266,7 +266,7 @@ impl SecretIndexStore {
         // Only where versions are opaque (Azure): every read lists them all, and none can be
         // deleted. Numbered versions (GCP) are retired as they are superseded.
         let too_long = self.backend.index_protocol() == IndexProtocol::MergeLog
-            && self.backend.is_next_version("1", "2").is_none()
+            && self.is_next_version("1", "2").is_none()
             && shard.n >= self.options.max_versions_per_shard;
         too_busy || too_fast || too_big || too_long
     }

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::BoxFuture;
-use crate::{BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+use crate::{
+    BackendLimits, CompareAndSwap, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend,
+    Versioned,
+};
 
 type Hook = BoxFuture<'static, ()>;
 
@@ -181,8 +184,8 @@ impl SecretBackend for CountingBackend {
         }
         limits
     }
-    fn index_protocol(&self) -> IndexProtocol {
-        self.inner.index_protocol()
+    fn protocol(&self) -> Protocol<'_> {
+        self.inner.protocol().performed_by(self)
     }
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
         self.enter("get", name).await?;
@@ -200,26 +203,6 @@ impl SecretBackend for CountingBackend {
         self.enter("put", name).await?;
         self.inner.put(name, value).await
     }
-    async fn put_if_current(
-        &self,
-        name: &str,
-        value: &str,
-        expected: Option<&str>,
-    ) -> Result<String> {
-        self.enter("put_if_current", name).await?;
-        self.inner.put_if_current(name, value, expected).await
-    }
-    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
-        self.enter("versions_after", name).await?;
-        self.inner.versions_after(name, since).await
-    }
-    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
-        self.inner.is_next_version(base, version)
-    }
-    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
-        self.enter("retire_versions_before", name).await?;
-        self.inner.retire_versions_before(name, keep_from).await
-    }
     async fn delete(&self, name: &str) -> Result<()> {
         self.enter("delete", name).await?;
         self.inner.delete(name).await
@@ -227,5 +210,49 @@ impl SecretBackend for CountingBackend {
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.enter("list", prefix).await?;
         self.inner.list(prefix).await
+    }
+}
+
+#[async_trait]
+impl CompareAndSwap for CountingBackend {
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String> {
+        self.enter("put_if_current", name).await?;
+        self.inner
+            .protocol()
+            .compare_and_swap()?
+            .put_if_current(name, value, expected)
+            .await
+    }
+}
+
+#[async_trait]
+impl MergeLog for CountingBackend {
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
+        self.enter("versions_after", name).await?;
+        self.inner
+            .protocol()
+            .merge_log()?
+            .versions_after(name, since)
+            .await
+    }
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
+        self.inner
+            .protocol()
+            .merge_log()
+            .ok()?
+            .is_next_version(base, version)
+    }
+    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
+        self.enter("retire_versions_before", name).await?;
+        self.inner
+            .protocol()
+            .merge_log()?
+            .retire_versions_before(name, keep_from)
+            .await
     }
 }

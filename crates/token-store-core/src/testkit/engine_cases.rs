@@ -8,7 +8,7 @@ use super::INDEX_SHARDS;
 use super::cases::sample;
 use super::{BackendHarness, BoxFuture, CountingBackend};
 use crate::{
-    EngineOptions, ErrorKind, INDEX_NAME, IndexProtocol, SHARD_PREFIX, SecretBackend,
+    EngineOptions, ErrorKind, INDEX_NAME, IndexProtocol, Protocol, SHARD_PREFIX, SecretBackend,
     SecretIndexStore, Token, TokenStore, token_secret_name,
 };
 
@@ -62,16 +62,16 @@ struct Expected {
 
 impl Expected {
     fn of(backend: &dyn SecretBackend) -> Self {
-        match backend.index_protocol() {
-            IndexProtocol::CompareAndSwap => Self {
+        match backend.protocol() {
+            Protocol::CompareAndSwap(_) => Self {
                 read: vec![("get", 1)],
                 write: vec![("put_if_current", 1)],
             },
-            IndexProtocol::MergeLog if backend.is_next_version("1", "2").is_some() => Self {
+            Protocol::MergeLog(log) if log.is_next_version("1", "2").is_some() => Self {
                 read: vec![("get", 1)],
                 write: vec![("put", 1), ("retire_versions_before", 1)],
             },
-            IndexProtocol::MergeLog => Self {
+            Protocol::MergeLog(_) => Self {
                 read: vec![("get", 1), ("versions_after", 1)],
                 write: vec![
                     ("put", 1),

@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::{BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+use crate::{
+    BackendLimits, CompareAndSwap, Error, ErrorKind, IndexProtocol, MergeLog, Protocol, Result,
+    SecretBackend, Versioned,
+};
 
 /// Secrets with numbered versions in a shared map. Clones share the same secrets (two
 /// handles = two processes on one service).
@@ -120,8 +123,11 @@ impl SecretBackend for MemoryBackend {
     fn limits(&self) -> BackendLimits {
         self.limits
     }
-    fn index_protocol(&self) -> IndexProtocol {
-        self.protocol
+    fn protocol(&self) -> Protocol<'_> {
+        match self.protocol {
+            IndexProtocol::CompareAndSwap => Protocol::CompareAndSwap(self),
+            IndexProtocol::MergeLog => Protocol::MergeLog(self),
+        }
     }
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
         Ok(self.current(name))
@@ -141,6 +147,24 @@ impl SecretBackend for MemoryBackend {
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         Ok(self.append(name, value))
     }
+    async fn delete(&self, name: &str) -> Result<()> {
+        self.secrets.lock().unwrap().remove(name);
+        Ok(())
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .secrets
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|n| n.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl CompareAndSwap for MemoryBackend {
     async fn put_if_current(
         &self,
         name: &str,
@@ -166,6 +190,10 @@ impl SecretBackend for MemoryBackend {
         }
         Ok(self.append_locked(&mut secrets, name, value))
     }
+}
+
+#[async_trait]
+impl MergeLog for MemoryBackend {
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         let since = since.map(|v| self.number_of(v)).transpose()?.unwrap_or(0);
         let secrets = self.secrets.lock().unwrap();
@@ -195,19 +223,5 @@ impl SecretBackend for MemoryBackend {
                 .for_each(|v| v.retired = true);
         }
         Ok(())
-    }
-    async fn delete(&self, name: &str) -> Result<()> {
-        self.secrets.lock().unwrap().remove(name);
-        Ok(())
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .secrets
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|n| n.starts_with(prefix))
-            .cloned()
-            .collect())
     }
 }

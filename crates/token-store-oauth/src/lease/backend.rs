@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use token_store_core::{ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+use token_store_core::{ErrorKind, IndexProtocol, Protocol, Result, SecretBackend, Versioned};
 
 use super::{Lease, key_digest, now_ms};
 
@@ -83,13 +83,9 @@ impl Lease for BackendLease {
         let base = current.map(|v| v.version);
         let round = base.clone().unwrap_or_default();
         let value = encode(holder, now_ms() + ttl.as_millis() as i64, &round);
-        match self.backend.index_protocol() {
-            IndexProtocol::CompareAndSwap => {
-                match self
-                    .backend
-                    .put_if_current(&name, &value, base.as_deref())
-                    .await
-                {
+        match self.backend.protocol() {
+            Protocol::CompareAndSwap(cas) => {
+                match cas.put_if_current(&name, &value, base.as_deref()).await {
                     Ok(_) => Ok(true),
                     Err(e)
                         if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::AlreadyExists) =>
@@ -99,18 +95,15 @@ impl Lease for BackendLease {
                     Err(e) => Err(e),
                 }
             }
-            IndexProtocol::MergeLog => {
+            Protocol::MergeLog(log) => {
                 let mine = self.backend.put(&name, &value).await?;
                 // Sequential version numbers (GCP) tell at once whether ours came right after
                 // the one read (a missing secret's first version is 1); opaque ones (Azure)
                 // need the list of versions written since.
-                let won = match self
-                    .backend
-                    .is_next_version(base.as_deref().unwrap_or("0"), &mine)
-                {
+                let won = match log.is_next_version(base.as_deref().unwrap_or("0"), &mine) {
                     Some(next) => next,
                     None => {
-                        let after = self.backend.versions_after(&name, base.as_deref()).await?;
+                        let after = log.versions_after(&name, base.as_deref()).await?;
                         after.first().is_some_and(|first| first.version == mine)
                     }
                 };
@@ -137,10 +130,9 @@ impl Lease for BackendLease {
             return Ok(());
         }
         let free = encode(holder, 0, "");
-        match self.backend.index_protocol() {
-            IndexProtocol::CompareAndSwap => {
-                match self
-                    .backend
+        match self.backend.protocol() {
+            Protocol::CompareAndSwap(cas) => {
+                match cas
                     .put_if_current(&name, &free, Some(&current.version))
                     .await
                 {
@@ -148,7 +140,7 @@ impl Lease for BackendLease {
                     _ => Ok(()),
                 }
             }
-            IndexProtocol::MergeLog => self.backend.put(&name, &free).await.map(drop),
+            Protocol::MergeLog(_) => self.backend.put(&name, &free).await.map(drop),
         }
     }
 

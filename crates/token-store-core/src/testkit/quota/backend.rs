@@ -9,7 +9,10 @@ use async_trait::async_trait;
 
 use super::{QuotaProfile, Service, ServiceCall, VirtualClock};
 use crate::testkit::MemoryBackend;
-use crate::{BackendLimits, Error, ErrorKind, IndexProtocol, Result, SecretBackend, Versioned};
+use crate::{
+    BackendLimits, CompareAndSwap, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend,
+    Versioned,
+};
 
 /// Hours in the month the cost meter extrapolates to (365 × 24 / 12).
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -675,9 +678,8 @@ impl SecretBackend for QuotaBackend {
             versions_per_minute: self.shared.profile.versions_per_minute_per_secret(),
         }
     }
-
-    fn index_protocol(&self) -> IndexProtocol {
-        self.shared.inner.index_protocol()
+    fn protocol(&self) -> Protocol<'_> {
+        self.shared.inner.protocol().performed_by(self)
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
@@ -769,116 +771,6 @@ impl SecretBackend for QuotaBackend {
         outcome
     }
 
-    async fn put_if_current(
-        &self,
-        name: &str,
-        value: &str,
-        expected: Option<&str>,
-    ) -> Result<String> {
-        use ServiceCall::*;
-        self.check_size(name, value)?;
-        self.delay().await;
-        let exists = self.exists(name).await?;
-        let steps = match (self.service(), expected) {
-            (Service::Aws, None) => vec![Step {
-                version: !exists,
-                ..step(AwsCreateSecret)
-            }],
-            // One PutSecretValue whose ClientRequestToken names the successor of the version
-            // read; a lost race is refused (counted as a version all the same: an overcount).
-            (Service::Aws, Some(_)) => vec![Step {
-                version: exists,
-                ..step(AwsPutSecretValue)
-            }],
-            // The merge-log adapters have no conditional write and make no call.
-            _ => vec![],
-        };
-        self.admit(name, &steps)?;
-        let (stored, handle) = self.stash(value);
-        let outcome = self
-            .shared
-            .inner
-            .put_if_current(name, &stored, expected)
-            .await;
-        self.written(name, handle, &outcome, false);
-        outcome
-    }
-
-    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
-        use ServiceCall::*;
-        if self.service() == Service::Aws {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "Secrets Manager uses the compare-and-swap index protocol, not the merge log",
-            )
-            .with_backend("aws")
-            .with_operation("versions_after"));
-        }
-        self.delay().await;
-        self.mark_managed(name);
-        let versions = self.shared.inner.versions_after(name, since).await?;
-        let (active, lifetime) =
-            self.with_secret(name, |s| (s.active.len(), s.lifetime_versions as usize));
-        let page = self.shared.profile.version_page_size;
-        let mut steps = Vec::new();
-        match self.service() {
-            Service::Gcp => {
-                if since.is_none() {
-                    steps.push(many(GcpListSecretVersions, Self::pages(active, page)));
-                }
-                let accesses = if since.is_some() {
-                    versions.len().max(1)
-                } else {
-                    versions.len()
-                };
-                steps.push(many(GcpAccessSecretVersion, accesses));
-            }
-            Service::Azure => {
-                // Every page of the whole version list (Key Vault keeps every version), then
-                // one read per version after the base (the adapter's cache is not modelled).
-                steps.push(many(AzureGetSecretVersions, Self::pages(lifetime, page)));
-                steps.push(many(AzureGetSecret, versions.len()));
-            }
-            Service::Aws => unreachable!(),
-        }
-        self.admit(name, &steps)?;
-        versions.into_iter().map(|v| self.unstash(v)).collect()
-    }
-
-    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
-        self.shared.inner.is_next_version(base, version)
-    }
-
-    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
-        if self.service() != Service::Gcp {
-            // AWS prunes by itself; Key Vault cannot delete a version: no call either way.
-            self.mark_managed(name);
-            return Ok(());
-        }
-        self.delay().await;
-        self.mark_managed(name);
-        let retired = self.with_secret(name, |s| {
-            s.active
-                .iter()
-                .position(|v| v == keep_from)
-                .unwrap_or_default()
-        });
-        let steps = [many(ServiceCall::GcpDestroySecretVersion, retired)];
-        self.admit(name, &steps)?;
-        self.shared
-            .inner
-            .retire_versions_before(name, keep_from)
-            .await?;
-        let now = self.now();
-        let mut st = self.shared.state.lock().unwrap();
-        st.tick(now);
-        let secret = st.secrets.entry(name.to_string()).or_default();
-        let n = retired.min(secret.active.len());
-        secret.active.drain(..n);
-        st.active_total = st.active_total.saturating_sub(n as u64);
-        Ok(())
-    }
-
     async fn delete(&self, name: &str) -> Result<()> {
         use ServiceCall::*;
         self.delay().await;
@@ -917,5 +809,134 @@ impl SecretBackend for QuotaBackend {
         let steps = [many(call, pages)];
         self.admit("", &steps)?;
         Ok(names)
+    }
+}
+
+#[async_trait]
+impl CompareAndSwap for QuotaBackend {
+    async fn put_if_current(
+        &self,
+        name: &str,
+        value: &str,
+        expected: Option<&str>,
+    ) -> Result<String> {
+        use ServiceCall::*;
+        self.check_size(name, value)?;
+        self.delay().await;
+        let exists = self.exists(name).await?;
+        let steps = match (self.service(), expected) {
+            (Service::Aws, None) => vec![Step {
+                version: !exists,
+                ..step(AwsCreateSecret)
+            }],
+            // One PutSecretValue whose ClientRequestToken names the successor of the version
+            // read; a lost race is refused (counted as a version all the same: an overcount).
+            (Service::Aws, Some(_)) => vec![Step {
+                version: exists,
+                ..step(AwsPutSecretValue)
+            }],
+            // The merge-log adapters have no conditional write and make no call.
+            _ => vec![],
+        };
+        self.admit(name, &steps)?;
+        let (stored, handle) = self.stash(value);
+        let outcome = self
+            .shared
+            .inner
+            .protocol()
+            .compare_and_swap()?
+            .put_if_current(name, &stored, expected)
+            .await;
+        self.written(name, handle, &outcome, false);
+        outcome
+    }
+}
+
+#[async_trait]
+impl MergeLog for QuotaBackend {
+    async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
+        use ServiceCall::*;
+        if self.service() == Service::Aws {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "Secrets Manager uses the compare-and-swap index protocol, not the merge log",
+            )
+            .with_backend("aws")
+            .with_operation("versions_after"));
+        }
+        self.delay().await;
+        self.mark_managed(name);
+        let versions = self
+            .shared
+            .inner
+            .protocol()
+            .merge_log()?
+            .versions_after(name, since)
+            .await?;
+        let (active, lifetime) =
+            self.with_secret(name, |s| (s.active.len(), s.lifetime_versions as usize));
+        let page = self.shared.profile.version_page_size;
+        let mut steps = Vec::new();
+        match self.service() {
+            Service::Gcp => {
+                if since.is_none() {
+                    steps.push(many(GcpListSecretVersions, Self::pages(active, page)));
+                }
+                let accesses = if since.is_some() {
+                    versions.len().max(1)
+                } else {
+                    versions.len()
+                };
+                steps.push(many(GcpAccessSecretVersion, accesses));
+            }
+            Service::Azure => {
+                // Every page of the whole version list (Key Vault keeps every version), then
+                // one read per version after the base (the adapter's cache is not modelled).
+                steps.push(many(AzureGetSecretVersions, Self::pages(lifetime, page)));
+                steps.push(many(AzureGetSecret, versions.len()));
+            }
+            Service::Aws => unreachable!(),
+        }
+        self.admit(name, &steps)?;
+        versions.into_iter().map(|v| self.unstash(v)).collect()
+    }
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
+        self.shared
+            .inner
+            .protocol()
+            .merge_log()
+            .ok()?
+            .is_next_version(base, version)
+    }
+    async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
+        if self.service() != Service::Gcp {
+            // AWS prunes by itself; Key Vault cannot delete a version: no call either way.
+            self.mark_managed(name);
+            return Ok(());
+        }
+        self.delay().await;
+        self.mark_managed(name);
+        let retired = self.with_secret(name, |s| {
+            s.active
+                .iter()
+                .position(|v| v == keep_from)
+                .unwrap_or_default()
+        });
+        let steps = [many(ServiceCall::GcpDestroySecretVersion, retired)];
+        self.admit(name, &steps)?;
+        self.shared
+            .inner
+            .protocol()
+            .merge_log()?
+            .retire_versions_before(name, keep_from)
+            .await?;
+        let now = self.now();
+        let mut st = self.shared.state.lock().unwrap();
+        st.tick(now);
+        let secret = st.secrets.entry(name.to_string()).or_default();
+        let n = retired.min(secret.active.len());
+        secret.active.drain(..n);
+        st.active_total = st.active_total.saturating_sub(n as u64);
+        Ok(())
     }
 }

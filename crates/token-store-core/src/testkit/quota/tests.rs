@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::testkit::MemoryBackend;
-use crate::{ErrorKind, SecretBackend};
+use crate::{CompareAndSwap as _, ErrorKind, MergeLog as _, SecretBackend};
 
 const MS: Duration = Duration::from_millis(1);
 const S: Duration = Duration::from_secs(1);
