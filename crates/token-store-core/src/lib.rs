@@ -5,6 +5,7 @@
 
 mod backend;
 mod calls;
+mod cloud_store;
 mod engine;
 mod error;
 pub mod lookup;
