@@ -81,8 +81,7 @@ pub async fn open(url: &str) -> Result<Store> {
                     .build_backend()
                     .await?,
             );
-            let calls = backend.calls().clone();
-            Some(cloud(backend, &calls))
+            Some(cloud(backend.clone(), backend.calls()))
         }
         "azure" => {
             let backend = Arc::new(
@@ -90,8 +89,7 @@ pub async fn open(url: &str) -> Result<Store> {
                     .build_backend()
                     .await?,
             );
-            let calls = backend.calls().clone();
-            Some(cloud(backend, &calls))
+            Some(cloud(backend.clone(), backend.calls()))
         }
         _ => None,
     };

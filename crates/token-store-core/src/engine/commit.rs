@@ -19,7 +19,7 @@ use rand::Rng as _;
 
 use super::SecretIndexStore;
 use super::values::Mergeable;
-use crate::{CompareAndSwap, Error, ErrorKind, IndexProtocol, MergeLog, Protocol, Result};
+use crate::{Error, ErrorKind, IndexProtocol, MergeLog, Protocol, Result};
 
 /// A value as read, with the version it was read from (`None`: the secret does not exist).
 #[derive(Debug, Clone)]
@@ -59,15 +59,18 @@ impl SecretIndexStore {
             });
         };
         let value = T::decode(&latest.value)?;
-        if self.backend.index_protocol() == IndexProtocol::CompareAndSwap {
-            return Ok(State {
-                value,
-                version: Some(latest.version),
-            });
-        }
+        let log = match self.backend.protocol() {
+            Protocol::CompareAndSwap(_) => {
+                return Ok(State {
+                    value,
+                    version: Some(latest.version),
+                });
+            }
+            Protocol::MergeLog(log) => log,
+        };
         let complete = value
             .base()
-            .is_some_and(|base| self.is_next_version(base, &latest.version) == Some(true));
+            .is_some_and(|base| log.is_next_version(base, &latest.version) == Some(true));
         if complete {
             return Ok(State {
                 value,
@@ -75,10 +78,7 @@ impl SecretIndexStore {
             });
         }
         let base = value.base().map(str::to_string);
-        let tail = self
-            .merge_log()?
-            .versions_after(name, base.as_deref())
-            .await?;
+        let tail = log.versions_after(name, base.as_deref()).await?;
         let mut merged = value;
         let mut version = latest.version;
         for later in &tail {
@@ -126,10 +126,9 @@ impl SecretIndexStore {
             next.record_write(self.now_ms());
             next.set_base(current.version.clone());
             let encoded = self.encode_value(&next)?;
-            match self.backend.index_protocol() {
-                IndexProtocol::CompareAndSwap => {
-                    match self
-                        .compare_and_swap()?
+            match self.backend.protocol() {
+                Protocol::CompareAndSwap(cas) => {
+                    match cas
                         .put_if_current(name, &encoded, current.version.as_deref())
                         .await
                     {
@@ -153,7 +152,7 @@ impl SecretIndexStore {
                         Err(e) => return Err(e),
                     }
                 }
-                IndexProtocol::MergeLog => {
+                Protocol::MergeLog(_) => {
                     return self
                         .append_and_merge(name, current.version, next, &encoded)
                         .await;
@@ -316,11 +315,6 @@ impl SecretIndexStore {
     /// The backend's merge-log capability; `Unsupported` on a compare-and-swap backend.
     fn merge_log(&self) -> Result<&dyn MergeLog> {
         self.backend.protocol().merge_log()
-    }
-
-    /// The backend's compare-and-swap capability; `Unsupported` on a merge-log backend.
-    fn compare_and_swap(&self) -> Result<&dyn CompareAndSwap> {
-        self.backend.protocol().compare_and_swap()
     }
 
     /// [`MergeLog::is_next_version`] on a merge-log backend, `None` elsewhere.
