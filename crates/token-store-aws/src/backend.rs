@@ -351,6 +351,7 @@ impl SecretBackend for AwsBackend {
             // "Versions of a secret: 100 in 24 hours, not adjustable" (AWS Secrets Manager quotas).
             versions_per_day: Some(100),
             versions_per_minute: None,
+            versions_per_generation: None,
         }
     }
     fn protocol(&self) -> Protocol<'_> {

@@ -445,6 +445,7 @@ impl SecretBackend for AzureBackend {
             batch_size: 1,
             versions_per_day: None,
             versions_per_minute: None,
+            versions_per_generation: None,
         }
     }
     fn protocol(&self) -> Protocol<'_> {

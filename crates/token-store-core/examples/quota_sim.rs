@@ -140,6 +140,14 @@ fn main() {
                         report.ops,
                         report.wall.as_secs_f64()
                     );
+                    eprintln!(
+                        "  calls {:?}; refused {:?}; {:?}; {} active versions, {} secrets at the end",
+                        report.quota.calls,
+                        report.quota.throttled,
+                        report.engine,
+                        report.quota.active_versions_now,
+                        report.quota.secrets_now
+                    );
                     for v in report.quota.violation_log.iter().take(5) {
                         eprintln!(
                             "  violation {} by {} on {} at {:.1} s",

@@ -121,6 +121,15 @@ pub trait MergeLog: Send + Sync {
     /// Retire (destroy) versions older than `keep_from` so they stop costing money, where the
     /// service can (a no-op on Key Vault). Best effort.
     async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()>;
+
+    /// Add a version to `name` only when the secret exists (`NotFound` when it does not), so a
+    /// deleted index shard generation never comes back. Returns the new version. Needed by
+    /// backends that set [`BackendLimits::versions_per_generation`]; by default
+    /// `Unsupported`.
+    async fn append(&self, name: &str, value: &str) -> Result<String> {
+        let _ = (name, value);
+        Err(lacks("append to an existing secret only"))
+    }
 }
 
 /// Limits of a backend the engine checks before any call.
@@ -140,6 +149,13 @@ pub struct BackendLimits {
     /// splits an index shard written a quarter that often within the last two minutes and
     /// spaces its writes to one secret.
     pub versions_per_minute: Option<u32>,
+    /// Where destroying a version is a write the project pays quota for (GCP: every destroy
+    /// counts against 600 writes a minute per project), the versions an index shard takes
+    /// before the engine rolls it to a new generation: superseded versions are then kept and
+    /// deleted a whole generation at a time (one `delete`) instead of one destroy each.
+    /// `None`: superseded versions are retired one by one (or never, where the service
+    /// cannot).
+    pub versions_per_generation: Option<u32>,
 }
 
 /// A small secret-manager primitive; the engine ([`crate::SecretIndexStore`]) builds the

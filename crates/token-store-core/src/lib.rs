@@ -36,7 +36,7 @@ pub mod raw {
     };
     pub use crate::engine::{
         Clock, INDEX_NAME, SHARD_PREFIX, SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX,
-        is_index_secret, token_secret_name,
+        VERSIONS_PER_GENERATION, is_index_secret, token_secret_name,
     };
     pub use crate::lookup;
 }

@@ -95,6 +95,12 @@ mod engine_merge_log {
     token_store_core::engine_conformance_tests!(shared(&CELL, MemoryBackend::merge_log));
 }
 
+mod engine_merge_log_generations {
+    use super::*;
+    static CELL: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
+    token_store_core::engine_conformance_tests!(shared(&CELL, MemoryBackend::merge_log_generations));
+}
+
 mod engine_merge_log_opaque_versions {
     use super::*;
     static CELL: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
@@ -108,6 +114,7 @@ mod stress {
     static CAS: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
     static LOG: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
     static OPAQUE: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
+    static GENERATIONS: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
 
     /// 32 writers × 25 distinct users plus 16 saves of one shared user at once: all found by
     /// each key, one token for the shared user, every token indexed (at most one stale id
@@ -129,6 +136,12 @@ mod stress {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn merge_log() {
         many_writers_and_a_large_store(shared(&LOG, MemoryBackend::merge_log)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn merge_log_generations() {
+        many_writers_and_a_large_store(shared(&GENERATIONS, MemoryBackend::merge_log_generations))
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

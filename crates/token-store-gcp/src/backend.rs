@@ -6,6 +6,7 @@
 //! | `get_many` | 1 AccessSecretVersion per name (the service has no batch read) |
 //! | `create` | CreateSecret + AddSecretVersion = 2 |
 //! | `put` | 1 AddSecretVersion; on NOT_FOUND CreateSecret + AddSecretVersion again = 3; for a token secret past version 1 also 1 DestroySecretVersion of the superseded version |
+//! | `append` | 1 AddSecretVersion (NOT_FOUND when the secret is gone: never creates) |
 //! | `versions_after(since = n)` | 1 access of `latest` (= L) + 1 access per version n+1..L-1 |
 //! | `versions_after(None)` | ListSecretVersions pages + 1 access per enabled version |
 //! | `retire_versions_before(k)` | 1 DestroySecretVersion per version in [floor, k); the first call in a process lists the enabled versions once to find them |
@@ -321,6 +322,9 @@ impl SecretBackend for GcpBackend {
             // AddSecretVersion on a global secret: 120 per minute per secret (Secret Manager
             // quotas and limits, "per-secret" limits).
             versions_per_minute: Some(120),
+            // Every DestroySecretVersion counts against the project's 600 writes a minute
+            // (quotas page, "Write requests"): shards roll to a new generation instead.
+            versions_per_generation: Some(token_store_core::raw::VERSIONS_PER_GENERATION),
         }
     }
     fn protocol(&self) -> Protocol<'_> {
@@ -419,6 +423,12 @@ impl SecretBackend for GcpBackend {
 
 #[async_trait]
 impl MergeLog for GcpBackend {
+    async fn append(&self, name: &str, value: &str) -> Result<String> {
+        if value.len() > MAX_VALUE_BYTES {
+            return Err(value_too_large(value.len()).with_operation("append"));
+        }
+        self.add_version(name, value, "append").await
+    }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         let Some(since) = since else {
             let mut all = Vec::new();

@@ -35,16 +35,25 @@
 //! **The etag gap, plainly:** nothing here relies on etags, and no emulator enforces them,
 //! so no etag behaviour of the real service is exercised by these tests.
 //!
-//! # Version retirement (cost)
+//! # Version retirement and the project write quota
 //!
-//! GCP bills every enabled or disabled version. After a clean index write derived from
-//! version `b`, the engine retires the index versions below `b`: this backend destroys
-//! them, one DestroySecretVersion per superseded version (normally 1 per index write; the
-//! first retirement in a process lists the enabled versions once). Token secrets get a new
-//! version on each save; the backend destroys the superseded one right after (1 extra
-//! DestroySecretVersion per update of an existing token, a free management call) unless
-//! [`GcpSecretManagerStoreBuilder::keep_token_versions`] is set. See [`GcpBackend`] for the
-//! call table.
+//! GCP bills every enabled or disabled version, and every write (add, destroy, create,
+//! delete) counts against the project's 600 writes a minute. Token secrets get a new version
+//! on each save; the backend destroys the superseded one right after (1 DestroySecretVersion
+//! per update of an existing token) unless
+//! [`GcpSecretManagerStoreBuilder::keep_token_versions`] is set.
+//!
+//! Index shards do not destroy their superseded versions one by one: the backend declares
+//! [`versions_per_generation`](token_store_core::BackendLimits::versions_per_generation), so
+//! after 50 versions a shard rolls to a new generation (a new secret `…-<n>`) and the old
+//! generation is deleted whole, one DeleteSecret, ten minutes after it was frozen. A routine
+//! refresh is then about 3.1 writes instead of 4 (token version and destroy, one shard
+//! version, a tenth of a write for rolls), which is what lets one project hold more than
+//! 8,000 hourly-refreshed tokens (`docs/quota-sim.md`). Shard generations are written with
+//! [`MergeLog::append`](token_store_core::MergeLog::append), an AddSecretVersion that never
+//! creates the secret, so a deleted generation cannot come back. Generation 0 of a shard,
+//! and the root `index`, still retire each superseded version (the first retirement in a
+//! process lists the enabled versions once). See [`GcpBackend`] for the call table.
 //!
 //! # Errors
 //!

@@ -79,15 +79,30 @@ impl SecretIndexStore {
         }
         let base = value.base().map(str::to_string);
         let tail = log.versions_after(name, base.as_deref()).await?;
-        let mut merged = value;
-        let mut version = latest.version;
+        let Some(last) = tail.last().map(|v| v.version.clone()) else {
+            // The secret was created again since the base: the latest value stands alone.
+            return Ok(State {
+                value,
+                version: Some(latest.version),
+            });
+        };
+        // In write order, so the first freeze decides (see `Mergeable::merge`).
+        let mut merged: Option<T> = None;
         for later in &tail {
-            merged.merge(&T::decode(&later.value)?);
-            version.clone_from(&later.version);
+            let later = T::decode(&later.value)?;
+            match &mut merged {
+                None => merged = Some(later),
+                Some(m) => m.merge(&later),
+            }
+        }
+        let mut merged = merged.unwrap_or_else(|| value.clone());
+        if !tail.iter().any(|v| v.version == latest.version) {
+            // Retired since the read: a later version covers it; merged for good measure.
+            merged.merge(&value);
         }
         Ok(State {
             value: merged,
-            version: Some(version),
+            version: Some(last),
         })
     }
 
@@ -206,7 +221,10 @@ impl SecretIndexStore {
                 }
                 other => other?,
             },
-            Some(_) => self.backend.put(name, encoded).await?,
+            Some(_) => match self.add_version(name, encoded).await? {
+                Some(version) => version,
+                None => return Ok(Outcome::Retry),
+            },
         };
         let clean = base
             .as_deref()
@@ -235,10 +253,10 @@ impl SecretIndexStore {
             }));
         }
         let (mut merged, mut last, mut covered) = merge_tail(&mine, &written, &tail)?;
-        // A concurrent writer may have frozen the value (split the shard) so that this change
-        // no longer applies: the caller looks again and re-applies it. (The change itself is
-        // not run again: it may have effects, e.g. noting the ids it reserved.)
-        if merged.frozen() && !mine.frozen() {
+        // A concurrent writer may have frozen the value (split or rolled the shard) first, so
+        // that this change no longer applies: the caller looks again and re-applies it. (The
+        // change itself is not run again: it may have effects, e.g. noting the ids it reserved.)
+        if merged.frozen() && !merged.same_freeze(&mine) {
             return Ok(Outcome::Retry);
         }
         if !covered && let Some(pause) = self.merge_pause() {
@@ -254,7 +272,7 @@ impl SecretIndexStore {
                 return Ok(Outcome::Retry);
             }
             (merged, last, covered) = merge_tail(&mine, &written, &tail)?;
-            if merged.frozen() && !mine.frozen() {
+            if merged.frozen() && !merged.same_freeze(&mine) {
                 return Ok(Outcome::Retry);
             }
         }
@@ -267,7 +285,13 @@ impl SecretIndexStore {
         }
         self.stats.merges.fetch_add(1, Ordering::Relaxed);
         merged.set_base(Some(last.clone()));
-        self.backend.put(name, &self.encode_value(&merged)?).await?;
+        if self
+            .add_version(name, &self.encode_value(&merged)?)
+            .await?
+            .is_none()
+        {
+            return Ok(Outcome::Retry);
+        }
         // The merged value covers the versions up to `last`, not those written between that
         // and its own put: whoever derives a value from it merges from `last` on.
         Ok(Outcome::Done(State {
@@ -301,7 +325,12 @@ impl SecretIndexStore {
         Some(spacing + Duration::from_millis(jitter))
     }
 
+    /// Retire the versions before `base` of `name`, except in a later generation of a shard,
+    /// which is deleted whole once rolled (see [`super::tree`]).
     async fn retire(&self, name: &str, base: Option<&str>) {
+        if super::tree::is_later_generation(name) {
+            return;
+        }
         if let Some(base) = base
             && let Ok(log) = self.merge_log()
             && let Err(e) = log.retire_versions_before(name, base).await
@@ -312,6 +341,18 @@ impl SecretIndexStore {
 }
 
 impl SecretIndexStore {
+    /// Write a new version of an existing index secret; `None` when it is a later shard
+    /// generation that was deleted meanwhile (it is never created again by a late writer).
+    async fn add_version(&self, name: &str, value: &str) -> Result<Option<String>> {
+        if !super::tree::is_later_generation(name) {
+            return self.backend.put(name, value).await.map(Some);
+        }
+        match self.merge_log()?.append(name, value).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
     /// The backend's merge-log capability; `Unsupported` on a compare-and-swap backend.
     fn merge_log(&self) -> Result<&dyn MergeLog> {
         self.backend.protocol().merge_log()
@@ -333,7 +374,8 @@ fn merge_tail<T: Mergeable>(
     written: &str,
     tail: &[crate::Versioned],
 ) -> Result<(T, String, bool)> {
-    let mut merged = mine.clone();
+    // In write order, so the first freeze decides (see `Mergeable::merge`).
+    let mut merged: Option<T> = None;
     let mut last = written.to_owned();
     let mut latest = None;
     for version in tail {
@@ -342,10 +384,14 @@ fn merge_tail<T: Mergeable>(
         } else {
             T::decode(&version.value)?
         };
-        merged.merge(&value);
+        match &mut merged {
+            None => merged = Some(value.clone()),
+            Some(m) => m.merge(&value),
+        }
         last.clone_from(&version.version);
         latest = Some(value);
     }
+    let merged = merged.unwrap_or_else(|| mine.clone());
     // Ours adds nothing to the others' (readers merge the versions after a value's base), or
     // the latest version holds it all already.
     let covered =

@@ -39,7 +39,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 pub use repair::RepairReport;
-pub use tree::{SHARD_PREFIX, SPLIT_WRITES_PER_DAY};
+pub use tree::{SHARD_PREFIX, SPLIT_WRITES_PER_DAY, VERSIONS_PER_GENERATION};
 
 use crate::lookup::{LookupKey, lookup_keys, merge_for_save, parse_id, validate_for_save};
 use crate::{Error, ErrorKind, IndexProtocol, Result, SecretBackend, Token, TokenStore};
@@ -109,6 +109,11 @@ pub struct EngineOptions {
     /// How long a shard this process read or wrote is trusted as the base of its next write
     /// (a stale base costs a lost compare-and-swap or a merge, never an update).
     pub write_cache_ttl: Duration,
+    /// Where shards roll to new generations
+    /// ([`BackendLimits::versions_per_generation`](crate::BackendLimits)), how long a rolled
+    /// generation stays before it is deleted. Every read of a generation is used within half
+    /// of it (cached shards included), so no writer ever writes to a deleted generation.
+    pub generation_grace: Duration,
     /// Where the engine reads the time (entry stamps, write rates).
     pub clock: Clock,
 }
@@ -122,6 +127,7 @@ impl Default for EngineOptions {
             max_versions_per_shard: 100,
             verify_per_write: 4,
             write_cache_ttl: Duration::from_secs(2),
+            generation_grace: Duration::from_secs(600),
             clock: Clock::system(),
         }
     }
@@ -132,6 +138,12 @@ impl EngineOptions {
     /// next write.
     pub fn with_write_cache_ttl(mut self, ttl: Duration) -> Self {
         self.write_cache_ttl = ttl;
+        self
+    }
+
+    /// These options deleting a rolled shard generation `grace` after it was frozen.
+    pub fn with_generation_grace(mut self, grace: Duration) -> Self {
+        self.generation_grace = grace;
         self
     }
 
@@ -152,6 +164,8 @@ pub struct EngineStats {
     pub merges: u64,
     /// Index shards split.
     pub splits: u64,
+    /// Index shards rolled to a new generation.
+    pub rolls: u64,
 }
 
 #[derive(Debug, Default)]
@@ -159,6 +173,7 @@ struct Counters {
     cas_retries: AtomicU64,
     merges: AtomicU64,
     splits: AtomicU64,
+    rolls: AtomicU64,
 }
 
 /// A [`TokenStore`] over any [`SecretBackend`]: one secret per token plus index secrets.
@@ -217,6 +232,7 @@ impl SecretIndexStore {
             cas_retries: self.stats.cas_retries.load(Ordering::Relaxed),
             merges: self.stats.merges.load(Ordering::Relaxed),
             splits: self.stats.splits.load(Ordering::Relaxed),
+            rolls: self.stats.rolls.load(Ordering::Relaxed),
         }
     }
 
@@ -233,10 +249,14 @@ impl SecretIndexStore {
         self.options.clock.now_ms()
     }
 
-    /// The oldest read time of a cached shard still trusted for a write.
+    /// The oldest read time of a cached shard still trusted for a write (within half the
+    /// generation grace where shards roll).
     pub(crate) fn fresh_since(&self) -> u64 {
-        self.now_ms()
-            .saturating_sub(self.options.write_cache_ttl.as_millis() as u64)
+        let mut ttl = self.options.write_cache_ttl;
+        if self.backend.limits().versions_per_generation.is_some() {
+            ttl = ttl.min(self.options.generation_grace / 2);
+        }
+        self.now_ms().saturating_sub(ttl.as_millis() as u64)
     }
 
     pub(crate) fn now_minute(&self) -> u64 {
@@ -288,7 +308,11 @@ impl SecretIndexStore {
         // No shard at all (not even the first): an empty store, an old format, or a lost
         // index. A child of a split shard that nobody wrote yet is normal and reads as its
         // parent's half.
-        if leaf.path.is_empty() && leaf.state.version.is_none() && self.ensure_index().await? {
+        if leaf.path.is_empty()
+            && leaf.generation == 0
+            && leaf.state.version.is_none()
+            && self.ensure_index().await?
+        {
             leaf = self.locate(&hashed).await?;
         }
         for id in leaf.state.value.candidates(&hashed) {

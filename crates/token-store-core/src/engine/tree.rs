@@ -17,7 +17,23 @@
 //! same depth), and a few more on a cold start (a binary search between a missing shard,
 //! which is deeper than any leaf, and a split one, which is shallower).
 //!
+//! **Generations.** Where destroying a version costs a write against a project quota (GCP),
+//! a shard keeps its superseded versions and, after
+//! [`BackendLimits::versions_per_generation`] of them, *rolls*: it is frozen like a split
+//! shard, and the next generation of the same path (`ix-r<path>-<generation>`; generation 0
+//! is `ix-r<path>`) starts from its entries, created by the next write. The writer that
+//! creates a generation registers it in generation 0 (which is never deleted), and a writer
+//! deletes the older generations, one `delete` each, once they have been frozen for
+//! [`EngineOptions::generation_grace`]. So a routine write costs one version instead of a
+//! version and a destroy. A reader starts at the generation it last saw; when that one is
+//! gone it asks generation 0. A generation that is missing right after a rolled one is
+//! taken as not created yet only when generation 0, read after it, has not registered it
+//! (a generation is deleted only after a later one is registered), and every read is used
+//! within half the grace, so nothing is ever written to a deleted generation.
+//!
 //! [`EngineOptions::max_versions_per_shard`]: super::EngineOptions::max_versions_per_shard
+//! [`EngineOptions::generation_grace`]: super::EngineOptions::generation_grace
+//! [`BackendLimits::versions_per_generation`]: crate::BackendLimits::versions_per_generation
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
@@ -35,9 +51,28 @@ pub const SHARD_PREFIX: &str = "ix-r";
 /// the engine's own target is at most 96, once per 15 minutes).
 pub const SPLIT_WRITES_PER_DAY: usize = 64;
 
-/// The shard name for a key-hash prefix.
-pub(crate) fn shard_name(path: &str) -> String {
-    format!("{SHARD_PREFIX}{path}")
+/// Versions a shard generation takes before it rolls, on a backend that pays a project
+/// write for every destroyed version (GCP: 600 writes a minute per project,
+/// <https://cloud.google.com/secret-manager/quotas>). Fewer means more rolls (each a few
+/// writes); more means more versions held and billed until the generation is deleted.
+pub const VERSIONS_PER_GENERATION: u32 = 50;
+
+/// Rolled generations followed in one lookup before giving up.
+const MAX_GENERATION_HOPS: usize = 64;
+
+/// The secret of generation `generation` of the shard for a key-hash prefix.
+pub(crate) fn shard_name(path: &str, generation: u32) -> String {
+    if generation == 0 {
+        format!("{SHARD_PREFIX}{path}")
+    } else {
+        format!("{SHARD_PREFIX}{path}-{generation}")
+    }
+}
+
+/// Whether `name` is a shard generation after the first (deleted whole, never retired).
+pub(crate) fn is_later_generation(name: &str) -> bool {
+    name.strip_prefix(SHARD_PREFIX)
+        .is_some_and(|rest| rest.contains('-'))
 }
 
 /// Shards this process read or wrote lately (its validated index cache). A find answered
@@ -48,31 +83,52 @@ pub(crate) fn shard_name(path: &str) -> String {
 /// one would lose its compare-and-swap.
 #[derive(Debug, Default)]
 pub(crate) struct ShardCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (State<Shard>, u64)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<String, Cached>>,
+}
+
+/// A cached shard: its generation, its state, when it was read.
+#[derive(Debug, Clone)]
+struct Cached {
+    generation: u32,
+    state: State<Shard>,
+    at: u64,
 }
 
 /// Largest number of shards a process caches.
 const CACHED_SHARDS: usize = 4_096;
 
 impl ShardCache {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (State<Shard>, u64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Cached>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn put(&self, path: &str, state: &State<Shard>, now_ms: u64) {
+    fn put(&self, path: &str, generation: u32, state: &State<Shard>, now_ms: u64) {
         let mut entries = self.lock();
         if entries.len() >= CACHED_SHARDS && !entries.contains_key(path) {
             entries.clear();
         }
-        entries.insert(path.to_string(), (state.clone(), now_ms));
+        entries.insert(
+            path.to_string(),
+            Cached {
+                generation,
+                state: state.clone(),
+                at: now_ms,
+            },
+        );
     }
 
+    /// Stop trusting the cached state of `path` (its generation stays known).
     fn forget(&self, path: &str) {
-        self.lock().remove(path);
+        if let Some(cached) = self.lock().get_mut(path) {
+            cached.state.version = None;
+        }
+    }
+
+    /// The generation of `path` last seen (0 when never).
+    fn generation(&self, path: &str) -> u32 {
+        self.lock().get(path).map_or(0, |c| c.generation)
     }
 
     /// The deepest cached leaf on `key`'s path, whatever its age.
@@ -85,11 +141,13 @@ impl ShardCache {
         let entries = self.lock();
         (0..=HASH_BITS).rev().find_map(|depth| {
             let path = key.path(depth)?;
-            let (state, at) = entries.get(&path)?;
-            (*at >= since_ms && !state.value.split && state.version.is_some()).then(|| Leaf {
-                path,
-                state: state.clone(),
-            })
+            let cached = entries.get(&path)?;
+            (cached.at >= since_ms && !cached.state.value.frozen() && cached.state.version.is_some())
+                .then(|| Leaf {
+                    path,
+                    generation: cached.generation,
+                    state: cached.state.clone(),
+                })
         })
     }
 }
@@ -104,9 +162,21 @@ pub(crate) struct Change {
     pub(crate) optional: bool,
 }
 
-/// A leaf shard as located: its depth, path and state.
+/// What generation 0 of a path says of a generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Registration {
+    /// It is the latest registered (now).
+    Current,
+    /// A later one is registered.
+    Superseded,
+    /// Not recorded (no generation 0, or it could not be written).
+    Missing,
+}
+
+/// A leaf shard as located: its path (so its depth), generation and state.
 pub(crate) struct Leaf {
     pub(crate) path: String,
+    pub(crate) generation: u32,
     pub(crate) state: State<Shard>,
 }
 
@@ -131,29 +201,47 @@ impl SecretIndexStore {
             let path = key
                 .path(depth)
                 .ok_or_else(|| Error::corrupt("index key without a hash"))?;
-            let state: State<Shard> = self.read_value(&shard_name(&path)).await?;
-            let exists = state.version.is_some();
-            if exists {
-                self.shard_cache.put(&path, &state, self.now_ms());
-            }
-            if exists && !state.value.split {
-                self.depth_hint.store(depth, Ordering::Relaxed);
-                return Ok(Leaf { path, state });
-            }
-            if !exists && depth == 0 {
-                return Ok(Leaf { path, state });
-            }
-            if exists {
-                if depth >= HASH_BITS {
-                    return Err(Error::corrupt(
-                        "an index shard at the deepest level is split",
-                    ));
+            match self.resolve(&path).await? {
+                Some((generation, state)) if state.version.is_none() => {
+                    // A generation nobody has written yet: it starts from the rolled one.
+                    self.depth_hint.store(depth, Ordering::Relaxed);
+                    return Ok(Leaf {
+                        path,
+                        generation,
+                        state,
+                    });
                 }
-                if split_parent.as_ref().is_none_or(|(d, _)| *d < depth) {
-                    split_parent = Some((depth, state.value));
+                Some((generation, state)) => {
+                    self.shard_cache
+                        .put(&path, generation, &state, self.now_ms());
+                    if !state.value.split {
+                        self.depth_hint.store(depth, Ordering::Relaxed);
+                        return Ok(Leaf {
+                            path,
+                            generation,
+                            state,
+                        });
+                    }
+                    if depth >= HASH_BITS {
+                        return Err(Error::corrupt(
+                            "an index shard at the deepest level is split",
+                        ));
+                    }
+                    if split_parent.as_ref().is_none_or(|(d, _)| *d < depth) {
+                        split_parent = Some((depth, state.value));
+                    }
                 }
-            } else {
-                shallower_than = Some(depth);
+                None if depth == 0 => {
+                    return Ok(Leaf {
+                        path,
+                        generation: 0,
+                        state: State {
+                            value: Shard::empty(),
+                            version: None,
+                        },
+                    });
+                }
+                None => shallower_than = Some(depth),
             }
             let low = split_parent.as_ref().map_or(0, |(d, _)| d + 1);
             depth = match shallower_than {
@@ -163,6 +251,7 @@ impl SecretIndexStore {
                     self.depth_hint.store(low, Ordering::Relaxed);
                     return Ok(Leaf {
                         path: key.path(low).unwrap_or_default(),
+                        generation: 0,
                         state: State {
                             value: parent.half(parent_depth, bit),
                             version: None,
@@ -175,10 +264,75 @@ impl SecretIndexStore {
         }
     }
 
+    /// The current generation of the shard at `path` and its state: `None` when the path has
+    /// no shard; a state without a version for a generation nobody has written yet (its
+    /// value is the entries of the rolled generation before it).
+    async fn resolve(&self, path: &str) -> Result<Option<(u32, State<Shard>)>> {
+        let mut generation = self.shard_cache.generation(path);
+        let mut rolled: Option<(u32, Shard)> = None;
+        for _ in 0..MAX_GENERATION_HOPS {
+            let state: State<Shard> = self.read_value(&shard_name(path, generation)).await?;
+            if state.version.is_some() {
+                if !state.value.rolled {
+                    return Ok(Some((generation, state)));
+                }
+                let next = if generation == 0 {
+                    state.value.pointer.max(1)
+                } else {
+                    generation + 1
+                };
+                rolled = Some((generation, state.value));
+                generation = next;
+                continue;
+            }
+            if generation == 0 {
+                return Ok(None);
+            }
+            // Deleted, or not created yet: generation 0, read after this, tells which.
+            let anchor: State<Shard> = self.read_value(&shard_name(path, 0)).await?;
+            if anchor.version.is_none() {
+                return Ok(None);
+            }
+            if !anchor.value.rolled {
+                return Ok(Some((0, anchor)));
+            }
+            match rolled.take() {
+                Some((previous, frozen))
+                    if previous + 1 == generation && anchor.value.pointer < generation =>
+                {
+                    let start = if previous == 0 { &anchor.value } else { &frozen };
+                    return Ok(Some((
+                        generation,
+                        State {
+                            value: start.next_generation(&shard_name(path, previous), previous),
+                            version: None,
+                        },
+                    )));
+                }
+                _ => {
+                    generation = anchor.value.pointer.max(1);
+                    rolled = Some((0, anchor.value));
+                }
+            }
+        }
+        Err(Error::new(
+            ErrorKind::Conflict,
+            "an index shard kept rolling to new generations while it was read; retries exhausted",
+        )
+        .with_retryable(true))
+    }
+
     /// Apply `changes`, each to the leaf shard that holds its key, splitting shards that got
-    /// too big or too busy. Optional changes ride along only with a shard written anyway.
+    /// too big or too busy and rolling those that took their versions for one generation.
+    /// Optional changes ride along only with a shard written anyway.
     pub(crate) async fn apply_changes(&self, changes: Vec<Change>) -> Result<()> {
         let mut pending: Vec<Change> = changes;
+        // Changes whose write lost a race: written again even when the shard as read holds
+        // them already. What a reader sees of a frozen (split or rolled) shard can include
+        // versions appended after the freeze, by writers who then look again, as this one
+        // does: their changes may be missing from a successor created from another read.
+        let mut rewrite: std::collections::HashSet<(Key, String, bool)> =
+            std::collections::HashSet::new();
         // Rounds that lost a race and look again; a round that commits its leaf's changes, or
         // splits it (progress), does not count, however many leaves the changes touch.
         let mut retries = 0;
@@ -207,22 +361,34 @@ impl SecretIndexStore {
             pending = rest;
             if self.should_split(&leaf) {
                 self.shard_cache.forget(&leaf.path);
-                self.split(leaf).await?;
+                if self.rolls_before_split(&leaf) {
+                    self.roll(leaf).await?;
+                } else {
+                    self.split(leaf).await?;
+                }
                 pending.extend(mine);
                 continue;
             }
+            if self.should_roll(&leaf) {
+                self.shard_cache.forget(&leaf.path);
+                self.roll(leaf).await?;
+                pending.extend(mine);
+                continue;
+            }
+            let deleted = self.delete_due_generations(&leaf).await;
             let verified = self.verify_stale_access_entries(&leaf.state.value).await?;
             let stamp = self.now_ms();
             let apply = |shard: &mut Shard| {
-                if shard.split {
+                if shard.frozen() {
                     return Step::Abort;
                 }
                 let mut changed = false;
                 for change in &mine {
+                    let again = rewrite.contains(&(change.key.clone(), change.id.clone(), change.live));
                     if change.live {
-                        changed |= shard.insert(&change.key, &change.id, stamp, false);
+                        changed |= shard.insert(&change.key, &change.id, stamp, again);
                     } else {
-                        changed |= shard.remove(&change.key, &change.id, stamp);
+                        changed |= shard.remove(&change.key, &change.id, stamp) || again;
                     }
                 }
                 if !changed && mine.iter().all(|c| c.optional) {
@@ -235,14 +401,32 @@ impl SecretIndexStore {
                         shard.remove(key, id, stamp);
                     }
                 }
-                if changed { Step::Write } else { Step::Skip }
+                if !changed {
+                    return Step::Skip;
+                }
+                shard.forget_generations(&deleted);
+                Step::Write
             };
-            let name = shard_name(&leaf.path);
+            let name = shard_name(&leaf.path, leaf.generation);
+            let creates_generation = leaf.generation > 0 && leaf.state.version.is_none();
             match self.commit_value(&name, leaf.state, apply).await? {
-                Outcome::Done(state) => self.shard_cache.put(&leaf.path, &state, self.now_ms()),
+                Outcome::Done(state) => {
+                    self.shard_cache
+                        .put(&leaf.path, leaf.generation, &state, self.now_ms());
+                    if creates_generation
+                        && state.version.is_some()
+                        && !self.keep_created_generation(&leaf.path, leaf.generation).await?
+                    {
+                        retry()?;
+                        self.shard_cache.forget(&leaf.path);
+                        rewrite.extend(mine.iter().map(|c| (c.key.clone(), c.id.clone(), c.live)));
+                        pending.extend(mine);
+                    }
+                }
                 Outcome::Retry => {
                     retry()?;
                     self.shard_cache.forget(&leaf.path);
+                    rewrite.extend(mine.iter().map(|c| (c.key.clone(), c.id.clone(), c.live)));
                     pending.extend(mine);
                 }
             }
@@ -271,16 +455,163 @@ impl SecretIndexStore {
         too_busy || too_fast || too_big || too_long
     }
 
+    /// A later generation that holds more than a few versions rolls before it splits: the
+    /// new generation splits at its next write with next to nothing to retire, and the
+    /// rolled one is deleted whole, so a split never destroys a generation's versions one
+    /// by one (a burst of writes against the project quota).
+    fn rolls_before_split(&self, leaf: &Leaf) -> bool {
+        const FEW_VERSIONS: u64 = 4;
+        self.backend.limits().versions_per_generation.is_some()
+            && leaf.generation > 0
+            && leaf.state.value.n > FEW_VERSIONS
+    }
+
+    fn should_roll(&self, leaf: &Leaf) -> bool {
+        let Some(every) = self.backend.limits().versions_per_generation else {
+            return false;
+        };
+        leaf.state.version.is_some() && leaf.state.value.n >= u64::from(every.max(1))
+    }
+
+    /// Roll a leaf: mark it rolled, one write. The next write to its path creates the next
+    /// generation from its entries.
+    async fn roll(&self, leaf: Leaf) -> Result<()> {
+        let name = shard_name(&leaf.path, leaf.generation);
+        let outcome = self
+            .commit_value(&name, leaf.state, |shard: &mut Shard| {
+                if shard.frozen() {
+                    Step::Skip
+                } else {
+                    shard.rolled = true;
+                    Step::Write
+                }
+            })
+            .await?;
+        if matches!(outcome, Outcome::Done(_)) {
+            self.stats.rolls.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                backend = self.backend.kind(),
+                generation = leaf.generation,
+                "index shard rolled"
+            );
+        }
+        Ok(())
+    }
+
+    /// Record in generation 0 of `path` that `generation` exists, so readers that find an
+    /// older one deleted come to it. Returns whether it is recorded.
+    async fn register_generation(&self, path: &str, generation: u32) -> Result<bool> {
+        Ok(self.registration(path, generation).await? != Registration::Missing)
+    }
+
+    /// [`register_generation`](Self::register_generation), telling apart a generation that
+    /// a later one has superseded already.
+    async fn registration(&self, path: &str, generation: u32) -> Result<Registration> {
+        if generation == 0 {
+            return Ok(Registration::Current);
+        }
+        let name = shard_name(path, 0);
+        let anchor: State<Shard> = self.read_value(&name).await?;
+        if anchor.version.is_none() {
+            return Ok(Registration::Missing);
+        }
+        if anchor.value.pointer > generation {
+            return Ok(Registration::Superseded);
+        }
+        if anchor.value.pointer == generation {
+            return Ok(Registration::Current);
+        }
+        let outcome = self
+            .commit_value(&name, anchor, |shard: &mut Shard| {
+                if shard.pointer >= generation {
+                    Step::Skip
+                } else {
+                    shard.pointer = generation;
+                    Step::Write
+                }
+            })
+            .await?;
+        Ok(match outcome {
+            Outcome::Done(_) => Registration::Current,
+            Outcome::Retry => Registration::Missing,
+        })
+    }
+
+    /// After creating generation `generation` of `path`: register it, or, when a later one is
+    /// registered already, delete it again (this writer was so slow that the generation had
+    /// been rolled and deleted, and its create brought it back) and return `false`, so the
+    /// change is made again where it belongs. Failing to register is only logged: readers
+    /// follow rolled generations forward, and nothing is deleted before it is registered.
+    async fn keep_created_generation(&self, path: &str, generation: u32) -> Result<bool> {
+        match self.registration(path, generation).await {
+            Ok(Registration::Superseded) => {
+                self.backend.delete(&shard_name(path, generation)).await?;
+                Ok(false)
+            }
+            Ok(_) => Ok(true),
+            Err(e) => {
+                tracing::warn!(backend = self.backend.kind(), error = %e, "could not register a new index shard generation");
+                Ok(true)
+            }
+        }
+    }
+
+    /// Delete the older generations `leaf` lists that were frozen longer than the grace ago,
+    /// once `leaf`'s own generation is registered (a split parent's are registered before
+    /// its split). Returns the ones deleted, for the leaf's next write to forget; failures
+    /// are logged and left for a later write.
+    async fn delete_due_generations(&self, leaf: &Leaf) -> Vec<String> {
+        if leaf.state.version.is_none() {
+            return Vec::new();
+        }
+        let grace = self.options.generation_grace.as_millis() as u64;
+        let due = leaf
+            .state
+            .value
+            .generations_due(self.now_ms().saturating_sub(grace));
+        if due.is_empty() {
+            return due;
+        }
+        let warn = |e: Error| {
+            tracing::warn!(backend = self.backend.kind(), error = %e, "could not delete an old index shard generation");
+        };
+        match self.register_generation(&leaf.path, leaf.generation).await {
+            Ok(true) => {}
+            Ok(false) => return Vec::new(),
+            Err(e) => {
+                warn(e);
+                return Vec::new();
+            }
+        }
+        let mut deleted = Vec::new();
+        for name in due {
+            match self.backend.delete(&name).await {
+                Ok(()) => deleted.push(name),
+                Err(e) => {
+                    warn(e);
+                    break;
+                }
+            }
+        }
+        deleted
+    }
+
     /// Split a leaf: mark it split, one write. Its entries stay as the frozen starting
     /// point of both children, which the first write to each creates. A writer that raced
     /// the mark finds it (its compare-and-swap fails, or its merge-log tail holds the mark)
     /// and writes to the child instead.
+    ///
+    /// A later generation is registered first (its children delete its older generations,
+    /// which they inherit), and its superseded versions are retired after: a split shard is
+    /// kept for good, as the way to its children.
     async fn split(&self, leaf: Leaf) -> Result<()> {
         let depth = leaf.path.len();
-        let name = shard_name(&leaf.path);
+        let generation = leaf.generation;
+        let name = shard_name(&leaf.path, generation);
+        self.register_generation(&leaf.path, generation).await?;
         let outcome = self
             .commit_value(&name, leaf.state, |shard: &mut Shard| {
-                if shard.split {
+                if shard.frozen() {
                     Step::Skip
                 } else {
                     shard.mark_split();
@@ -288,9 +619,16 @@ impl SecretIndexStore {
                 }
             })
             .await?;
-        if matches!(outcome, Outcome::Done(_)) {
+        if let Outcome::Done(state) = outcome {
             self.stats.splits.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(backend = self.backend.kind(), depth, "index shard split");
+            if generation > 0
+                && let Some(version) = state.version
+                && let Ok(log) = self.backend.protocol().merge_log()
+                && let Err(e) = log.retire_versions_before(&name, &version).await
+            {
+                tracing::warn!(backend = self.backend.kind(), error = %e, "could not retire a split shard's old versions");
+            }
         }
         Ok(())
     }
@@ -344,12 +682,11 @@ impl SecretIndexStore {
         let mut leaves = Vec::new();
         let mut queue: Vec<(String, Option<Shard>)> = vec![(String::new(), None)];
         while let Some((path, inherited)) = queue.pop() {
-            let state: State<Shard> = self.read_value(&shard_name(&path)).await?;
-            if state.version.is_none() {
+            let Some((_, state)) = self.resolve(&path).await? else {
                 leaves.extend(inherited.map(|shard| (path, shard)));
                 continue;
-            }
-            if state.value.split && path.len() < HASH_BITS {
+            };
+            if state.value.split && state.version.is_some() && path.len() < HASH_BITS {
                 let depth = path.len();
                 queue.push((format!("{path}1"), Some(state.value.half(depth, true))));
                 queue.push((format!("{path}0"), Some(state.value.half(depth, false))));
@@ -360,3 +697,4 @@ impl SecretIndexStore {
         Ok(leaves)
     }
 }
+

@@ -5,6 +5,11 @@
 //!   tombstone). Entries merge last-writer-wins per entry, so any two versions merge into one
 //!   holding every update of both. A shard that grew too big or too busy is `split` into two
 //!   children (see [`super::tree`]); its entries stay frozen as the children's starting point. `w` counts its writes per minute over the last 24 hours (its write rate), `n` its versions.
+//!   Where the backend rolls shards to new generations, a shard can instead be `r`olled: its
+//!   entries are then the starting point of the next generation. Generation 0 keeps `p`, the
+//!   latest generation registered; a later generation keeps in `x` the older generations
+//!   (secret names) not deleted yet with the time each was frozen. A shard that uses any of
+//!   these is written as format 3.
 //! * The [`Root`] (`index`) holds the id high-water mark `hi`, so deleted ids are never handed
 //!   out again. A root of format 1 is the whole index of the first format; it is converted on
 //!   first use ([`Root::legacy_entries`]).
@@ -43,9 +48,13 @@ pub(crate) trait Mergeable: Clone + Send + Sync {
     fn record_write(&mut self, now_ms: u64);
     /// When the last write recorded was made (ms since the epoch; 0 when unknown).
     fn last_write_ms(&self) -> u64;
-    /// Whether the value takes no more changes (a split shard).
+    /// Whether the value takes no more changes (a split or rolled shard).
     fn frozen(&self) -> bool {
         false
+    }
+    /// Whether both are frozen the same way (or both not at all).
+    fn same_freeze(&self, other: &Self) -> bool {
+        self.frozen() == other.frozen()
     }
 }
 
@@ -102,6 +111,10 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
 fn prune_writes(log: &mut WriteLog, now_minute: u64) {
     let from = now_minute.saturating_sub(RATE_WINDOW_MINUTES);
     log.retain(|&m, _| m > from);
@@ -116,6 +129,17 @@ pub(crate) struct Shard {
     /// Split into two children: look one level deeper.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) split: bool,
+    /// Rolled: the next generation of the same path holds the entries now.
+    #[serde(default, rename = "r", skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) rolled: bool,
+    /// Generation 0 only: the latest generation registered (none is deleted before it is).
+    #[serde(default, rename = "p", skip_serializing_if = "is_zero_u32")]
+    pub(crate) pointer: u32,
+    /// Older generations (of this path or a split parent) not deleted yet: secret name →
+    /// when it was frozen (ms). A deleted one may come back with a concurrent version; it
+    /// is then deleted again (deleting a missing secret succeeds).
+    #[serde(default, rename = "x", skip_serializing_if = "BTreeMap::is_empty")]
+    frozen_generations: BTreeMap<String, u64>,
     /// Writes per minute in the last 24 hours.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     w: WriteLog,
@@ -212,6 +236,8 @@ impl Shard {
     /// Entries (live and tombstones) whose key hash has `bit` at position `depth`.
     pub(crate) fn half(&self, depth: usize, bit: bool) -> Shard {
         let mut half = Shard::empty();
+        // Both children carry the parent path's generations still to delete.
+        half.frozen_generations = self.frozen_generations.clone();
         half.e = self
             .e
             .iter()
@@ -239,6 +265,45 @@ impl Shard {
     pub(crate) fn mark_split(&mut self) {
         self.split = true;
     }
+
+    /// The first value of the generation after this rolled one (`generation`): the same
+    /// entries and write rate of the path, no versions or writes of its own yet (its secret
+    /// is new), and this generation queued for deletion (generation 0 is never deleted: it
+    /// keeps the pointer).
+    pub(crate) fn next_generation(&self, rolled_secret: &str, generation: u32) -> Shard {
+        let mut next = self.clone();
+        next.rolled = false;
+        next.split = false;
+        next.base = None;
+        next.n = 0;
+        next.t = 0;
+        next.pointer = 0;
+        if generation > 0 {
+            next.frozen_generations
+                .insert(rolled_secret.to_string(), self.t);
+        }
+        next
+    }
+
+    /// The older generations frozen at or before `cutoff_ms` (secret names).
+    pub(crate) fn generations_due(&self, cutoff_ms: u64) -> Vec<String> {
+        self.frozen_generations
+            .iter()
+            .filter(|(_, frozen_at)| **frozen_at <= cutoff_ms)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Record that these older generations are deleted.
+    pub(crate) fn forget_generations(&mut self, deleted: &[String]) {
+        for name in deleted {
+            self.frozen_generations.remove(name);
+        }
+    }
+
+    fn uses_generations(&self) -> bool {
+        self.rolled || self.pointer > 0 || !self.frozen_generations.is_empty()
+    }
 }
 
 impl Mergeable for Shard {
@@ -252,7 +317,7 @@ impl Mergeable for Shard {
     fn decode(value: &str) -> Result<Self> {
         let shard: Self = serde_json::from_str(value)
             .map_err(|e| Error::corrupt("index shard is not valid shard JSON").with_source(e))?;
-        if shard.v != 2 {
+        if !(2..=3).contains(&shard.v) {
             return Err(Error::corrupt(format!(
                 "index shard format version {} is not supported",
                 shard.v
@@ -266,7 +331,10 @@ impl Mergeable for Shard {
     }
 
     fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        // Format 3 only where generations are used, so that an older reader refuses a
+        // rolled shard instead of writing to it.
+        let v = if self.uses_generations() { 3 } else { 2 };
+        serde_json::to_string(&Shard { v, ..self.clone() }).unwrap_or_default()
     }
 
     fn base(&self) -> Option<&str> {
@@ -277,8 +345,19 @@ impl Mergeable for Shard {
         self.base = base;
     }
 
+    /// Entries merge last-writer-wins; how a shard is frozen (split or rolled) is decided by
+    /// the first frozen version merged, so merging versions in write order settles a race
+    /// between a split and a roll the same way for every reader.
     fn merge(&mut self, other: &Self) {
-        self.split |= other.split;
+        if !self.frozen() && other.frozen() {
+            self.split = other.split;
+            self.rolled = other.rolled;
+        }
+        self.pointer = self.pointer.max(other.pointer);
+        for (name, frozen_at) in &other.frozen_generations {
+            let entry = self.frozen_generations.entry(name.clone()).or_default();
+            *entry = (*entry).max(*frozen_at);
+        }
         self.n = self.n.max(other.n);
         merge_writes(&mut self.w, &other.w);
         self.t = self.t.max(other.t);
@@ -298,7 +377,11 @@ impl Mergeable for Shard {
     }
 
     fn same_content(&self, other: &Self) -> bool {
-        self.split == other.split && self.e == other.e
+        self.split == other.split
+            && self.rolled == other.rolled
+            && self.pointer == other.pointer
+            && self.frozen_generations == other.frozen_generations
+            && self.e == other.e
     }
 
     fn prune(&mut self, tombstone_cutoff: u64, now_minute: u64) {
@@ -319,7 +402,11 @@ impl Mergeable for Shard {
     }
 
     fn frozen(&self) -> bool {
-        self.split
+        self.split || self.rolled
+    }
+
+    fn same_freeze(&self, other: &Self) -> bool {
+        (self.split, self.rolled) == (other.split, other.rolled)
     }
 }
 

@@ -21,6 +21,7 @@ pub struct CountingBackend {
     faults: Mutex<Vec<(&'static str, String, ErrorKind)>>,
     hooks: Mutex<Vec<(String, Hook)>>,
     max_value_bytes: Mutex<Option<usize>>,
+    versions_per_generation: Mutex<Option<u32>>,
     fail_at_call: Mutex<Option<(u64, ErrorKind)>>,
 }
 
@@ -61,6 +62,7 @@ impl CountingBackend {
             faults: Mutex::default(),
             hooks: Mutex::default(),
             max_value_bytes: Mutex::default(),
+            versions_per_generation: Mutex::default(),
             fail_at_call: Mutex::default(),
         }
     }
@@ -127,6 +129,12 @@ impl CountingBackend {
         *lock(&self.max_value_bytes) = Some(max);
     }
 
+    /// Where the backend rolls index shards to new generations, report `every` versions per
+    /// generation instead of its own figure (to roll often, or not during a count).
+    pub fn roll_generations_every(&self, every: u32) {
+        *lock(&self.versions_per_generation) = Some(every);
+    }
+
     async fn enter(&self, method: &'static str, name: &str) -> Result<()> {
         *lock(&self.counts).entry(method).or_default() += 1;
         let total = self.total();
@@ -181,6 +189,12 @@ impl SecretBackend for CountingBackend {
         let mut limits = self.inner.limits();
         if let Some(max) = *lock(&self.max_value_bytes) {
             limits.max_value_bytes = max;
+        }
+        if let (Some(_), Some(every)) = (
+            limits.versions_per_generation,
+            *lock(&self.versions_per_generation),
+        ) {
+            limits.versions_per_generation = Some(every);
         }
         limits
     }
@@ -246,6 +260,10 @@ impl MergeLog for CountingBackend {
             .merge_log()
             .ok()?
             .is_next_version(base, version)
+    }
+    async fn append(&self, name: &str, value: &str) -> Result<String> {
+        self.enter("append", name).await?;
+        self.inner.protocol().merge_log()?.append(name, value).await
     }
     async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
         self.enter("retire_versions_before", name).await?;

@@ -33,6 +33,7 @@ cases!(
     engine_interleaved_index_writers_lose_nothing,
     engine_interleaved_same_user_saves_leave_one_token,
     engine_corrupt_token_secret_is_an_error,
+    engine_shard_generations,
 );
 
 async fn counted(
@@ -100,6 +101,8 @@ fn check(counting: &CountingBackend, operation: &str, expected: BTreeMap<&'stati
 
 async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
     let counting = Arc::new(CountingBackend::new(harness.backend(&namespace).await));
+    // Counted within one shard generation (engine_shard_generations counts rolls).
+    counting.roll_generations_every(1_000);
     // Shards this process wrote are trusted as the base of its next write for the whole
     // test, so the counts do not depend on how fast the service answers.
     let options =
@@ -413,6 +416,112 @@ async fn engine_lost_index_is_repaired(harness: &dyn BackendHarness, namespace: 
         Some("1000.access.after-loss")
     );
     store.delete_tokens().await.unwrap();
+}
+
+/// Later shard generations of `names` (relative secret names).
+fn later_generations(names: &[String]) -> std::collections::BTreeSet<String> {
+    names
+        .iter()
+        .filter(|n| n[SHARD_PREFIX.len()..].contains('-'))
+        .cloned()
+        .collect()
+}
+
+/// Where the backend rolls index shards to new generations: a routine write to a later
+/// generation is one `put` and retires nothing; the writer that creates a generation
+/// registers it in generation 0 (one more commit there); every process, cold or holding a
+/// deleted generation, still finds every token; once the grace has passed, a write deletes
+/// the older generations.
+async fn engine_shard_generations(harness: &dyn BackendHarness, namespace: String) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let counting = Arc::new(CountingBackend::new(harness.backend(&namespace).await));
+    if counting.limits().versions_per_generation.is_none() {
+        println!("{} keeps no shard generations: nothing rolls", counting.kind());
+        return;
+    }
+    counting.roll_generations_every(3);
+    let now = Arc::new(AtomicU64::new(crate::Clock::system().now_ms()));
+    let clock = {
+        let now = now.clone();
+        crate::Clock::from_fn(move || now.load(Ordering::SeqCst))
+    };
+    let grace = std::time::Duration::from_secs(600);
+    let options = EngineOptions::default()
+        .with_clock(clock)
+        .with_generation_grace(grace);
+    let store = SecretIndexStore::with_options(counting.clone(), options.clone());
+    let mut token = sample(1);
+    store.save_token(&token).await.unwrap();
+    store.save_token(&sample(2)).await.unwrap();
+    let mut refresh = |round: usize| {
+        token.access_token = Some(format!("1000.access.1-{round}"));
+        now.fetch_add(1_000, Ordering::SeqCst);
+        token.clone()
+    };
+    for round in 0..12 {
+        let before = later_generations(&counting.list(SHARD_PREFIX).await.unwrap());
+        counting.reset();
+        store.save_token(&refresh(round)).await.unwrap();
+        let calls = counting.counts();
+        let created = later_generations(&counting.list(SHARD_PREFIX).await.unwrap())
+            .difference(&before)
+            .count() as u64;
+        println!("refresh {round}: {calls:?}, {created} created, {} before", before.len());
+        if before.is_empty() {
+            continue; // generation 0 retires its versions one by one until its first roll
+        }
+        assert_eq!(
+            calls.get("retire_versions_before").copied().unwrap_or(0),
+            created,
+            "refresh {round}: a later generation retires nothing; registering a new one in generation 0 retires there ({calls:?})"
+        );
+        // The token's put and the shard's version (an append to a later generation); at a
+        // roll instead the freeze (an append), the new generation (a create) and its
+        // registration (a put to generation 0).
+        let writes = ["put", "append", "create"].map(|m| calls.get(m).copied().unwrap_or(0));
+        let expected = if created > 0 { [2, 1, 1] } else { [1, 1, 0] };
+        assert_eq!(writes, expected, "refresh {round}: {calls:?}");
+    }
+    assert!(store.stats().rolls >= 3, "{:?}", store.stats());
+    let find_all = |store: SecretIndexStore, access: String| async move {
+        let by_access = Token::builder().access_token(access.clone()).build();
+        for query in [by_user(1), by_access] {
+            let found = store.find_token(&query).await.unwrap().expect("found");
+            assert_eq!(found.access_token.as_deref(), Some(access.as_str()));
+        }
+        assert_eq!(store.get_tokens().await.unwrap().len(), 2);
+        store
+    };
+    let access = |t: &Token| t.access_token.clone().unwrap_or_default();
+    let current = refresh(99);
+    store.save_token(&current).await.unwrap();
+    // A process that read the shard before its old generations are deleted.
+    let stale = find_all(
+        SecretIndexStore::with_options(counting.clone(), options.clone()),
+        access(&current),
+    )
+    .await;
+    let rolled = later_generations(&counting.list(SHARD_PREFIX).await.unwrap());
+    assert!(rolled.len() >= 3, "{rolled:?}");
+
+    // After the grace, the next writes delete every older generation.
+    for round in 100..104 {
+        now.fetch_add(grace.as_millis() as u64 + 60_000, Ordering::SeqCst);
+        store.save_token(&refresh(round)).await.unwrap();
+    }
+    let left = later_generations(&counting.list(SHARD_PREFIX).await.unwrap());
+    assert!(
+        left.len() < rolled.len() && rolled.iter().filter(|n| left.contains(*n)).count() <= 1,
+        "old generations deleted: before {rolled:?}, after {left:?}"
+    );
+    let latest = refresh(104);
+    store.save_token(&latest).await.unwrap();
+    for reader in [
+        stale,
+        SecretIndexStore::with_options(counting.clone(), options),
+    ] {
+        find_all(reader, access(&latest)).await;
+    }
 }
 
 async fn engine_index_grows_past_one_secret(harness: &dyn BackendHarness, namespace: String) {

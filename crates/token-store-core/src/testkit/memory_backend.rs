@@ -47,6 +47,16 @@ impl MemoryBackend {
         Self::new(IndexProtocol::MergeLog, false)
     }
 
+    /// A merge-log backend like [`merge_log`](Self::merge_log) whose index shards roll to a
+    /// new generation every 3 versions (GCP rolls every
+    /// [`VERSIONS_PER_GENERATION`](crate::raw::VERSIONS_PER_GENERATION)), so every test
+    /// crosses generations.
+    pub fn merge_log_generations() -> Self {
+        let mut backend = Self::new(IndexProtocol::MergeLog, false);
+        backend.limits.versions_per_generation = Some(3);
+        backend
+    }
+
     /// A merge-log backend whose versions are opaque, so succession needs a listing (like Azure).
     pub fn merge_log_opaque() -> Self {
         Self::new(IndexProtocol::MergeLog, true)
@@ -63,6 +73,7 @@ impl MemoryBackend {
                 // The tightest cap (AWS), so the engine cases meet busy-shard splits.
                 versions_per_day: Some(100),
                 versions_per_minute: None,
+                versions_per_generation: None,
             },
         }
     }
@@ -194,6 +205,15 @@ impl CompareAndSwap for MemoryBackend {
 
 #[async_trait]
 impl MergeLog for MemoryBackend {
+    async fn append(&self, name: &str, value: &str) -> Result<String> {
+        let mut secrets = self.secrets.lock().unwrap();
+        if !secrets.contains_key(name) {
+            return Err(Error::new(ErrorKind::NotFound, "no such secret")
+                .with_backend("memory")
+                .with_operation("append"));
+        }
+        Ok(self.append_locked(&mut secrets, name, value))
+    }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         let since = since.map(|v| self.number_of(v)).transpose()?.unwrap_or(0);
         let secrets = self.secrets.lock().unwrap();

@@ -183,7 +183,8 @@ macro_rules! engine_conformance_tests {
             engine_stale_entry_never_answers, engine_lost_index_is_repaired, engine_index_grows_past_one_secret,
             engine_first_format_index_is_upgraded, engine_repair_folds_duplicate_users,
             engine_too_large_token_makes_no_call, engine_interleaved_index_writers_lose_nothing,
-            engine_interleaved_same_user_saves_leave_one_token, engine_corrupt_token_secret_is_an_error);
+            engine_interleaved_same_user_saves_leave_one_token, engine_corrupt_token_secret_is_an_error,
+            engine_shard_generations);
     };
 }
 

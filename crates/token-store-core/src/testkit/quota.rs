@@ -169,9 +169,12 @@ pub struct QuotaProfile {
     /// Azure: a secret with more versions than this cannot be backed up (violation
     /// `backup_limit`, reported once per secret; the write itself succeeds).
     pub backup_max_versions: Option<u64>,
-    /// GCP adapter: a put to a secret the engine does not manage as a version log destroys
+    /// GCP adapter: a put to a secret outside the index ([`crate::is_index_secret`]) destroys
     /// the superseded version.
     pub destroy_superseded_on_put: bool,
+    /// GCP adapter: index shards roll to a new generation every this many versions
+    /// ([`crate::BackendLimits::versions_per_generation`]).
+    pub versions_per_generation: Option<u32>,
     /// List prices.
     pub pricing: Pricing,
 }
@@ -294,6 +297,7 @@ impl QuotaProfile {
             write_target_24h: Some(AWS_WRITE_TARGET_24H),
             backup_max_versions: None,
             destroy_superseded_on_put: false,
+            versions_per_generation: None,
             pricing: Pricing {
                 per_secret_month: AWS_PRICE_SECRET_MONTH,
                 per_active_version_month: 0.0,
@@ -359,6 +363,7 @@ impl QuotaProfile {
             write_target_24h: None,
             backup_max_versions: None,
             destroy_superseded_on_put: true,
+            versions_per_generation: Some(crate::raw::VERSIONS_PER_GENERATION),
             pricing: Pricing {
                 per_secret_month: 0.0,
                 per_active_version_month: GCP_PRICE_VERSION_MONTH,
@@ -403,6 +408,7 @@ impl QuotaProfile {
             write_target_24h: None,
             backup_max_versions: Some(AZURE_BACKUP_MAX_VERSIONS),
             destroy_superseded_on_put: false,
+            versions_per_generation: None,
             pricing: Pricing {
                 per_secret_month: 0.0,
                 per_active_version_month: 0.0,

@@ -131,9 +131,6 @@ fn version(call: ServiceCall) -> Step {
 #[derive(Default)]
 struct SecretState {
     exists: bool,
-    /// The engine reads this secret as a version log (it called `versions_after` or
-    /// `retire_versions_before` on it).
-    managed: bool,
     /// Versions not destroyed/retired, oldest first.
     active: VecDeque<String>,
     /// Versions since the secret was created.
@@ -647,10 +644,6 @@ impl QuotaBackend {
     fn pages(items: usize, page: usize) -> usize {
         items.div_ceil(page.max(1)).max(1)
     }
-
-    fn mark_managed(&self, name: &str) {
-        self.with_secret(name, |s| s.managed = true);
-    }
 }
 
 /// Drop window entries older than `window` before `now` (an entry exactly `window` old is
@@ -676,6 +669,7 @@ impl SecretBackend for QuotaBackend {
             batch_size: self.shared.profile.batch_size,
             versions_per_day: self.shared.profile.versions_per_24h,
             versions_per_minute: self.shared.profile.versions_per_minute_per_secret(),
+            versions_per_generation: self.shared.profile.versions_per_generation,
         }
     }
     fn protocol(&self) -> Protocol<'_> {
@@ -749,7 +743,8 @@ impl SecretBackend for QuotaBackend {
         let exists = self.exists(name).await?;
         let destroy = exists
             && self.shared.profile.destroy_superseded_on_put
-            && self.with_secret(name, |s| !s.managed && !s.active.is_empty());
+            && !crate::is_index_secret(name)
+            && self.with_secret(name, |s| !s.active.is_empty());
         let steps = match (self.service(), exists) {
             (Service::Aws, true) => vec![version(AwsPutSecretValue)],
             (Service::Aws, false) => vec![step(AwsPutSecretValue), version(AwsCreateSecret)],
@@ -854,6 +849,29 @@ impl CompareAndSwap for QuotaBackend {
 
 #[async_trait]
 impl MergeLog for QuotaBackend {
+    async fn append(&self, name: &str, value: &str) -> Result<String> {
+        use ServiceCall::*;
+        self.check_size(name, value)?;
+        self.delay().await;
+        let exists = self.exists(name).await?;
+        let steps = match (self.service(), exists) {
+            (Service::Gcp, true) => vec![version(GcpAddSecretVersion)],
+            (Service::Gcp, false) => vec![step(GcpAddSecretVersion)],
+            (Service::Azure, _) => vec![version(AzureSetSecret)],
+            (Service::Aws, _) => vec![],
+        };
+        self.admit(name, &steps)?;
+        let (stored, handle) = self.stash(value);
+        let outcome = self
+            .shared
+            .inner
+            .protocol()
+            .merge_log()?
+            .append(name, &stored)
+            .await;
+        self.written(name, handle, &outcome, false);
+        outcome
+    }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         use ServiceCall::*;
         if self.service() == Service::Aws {
@@ -865,7 +883,6 @@ impl MergeLog for QuotaBackend {
             .with_operation("versions_after"));
         }
         self.delay().await;
-        self.mark_managed(name);
         let versions = self
             .shared
             .inner
@@ -911,11 +928,9 @@ impl MergeLog for QuotaBackend {
     async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
         if self.service() != Service::Gcp {
             // AWS prunes by itself; Key Vault cannot delete a version: no call either way.
-            self.mark_managed(name);
             return Ok(());
         }
         self.delay().await;
-        self.mark_managed(name);
         let retired = self.with_secret(name, |s| {
             s.active
                 .iter()

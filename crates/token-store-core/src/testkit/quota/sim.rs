@@ -588,6 +588,8 @@ async fn run(config: SimConfig) -> SimReport {
         tally.merge(t);
         engine.cas_retries += stats.cas_retries;
         engine.merges += stats.merges;
+        engine.splits += stats.splits;
+        engine.rolls += stats.rolls;
     }
     let users = users.lock().unwrap();
     SimReport {
@@ -683,6 +685,9 @@ pub fn format_table(reports: &[SimReport]) -> String {
         }
         if r.engine.merges > 0 {
             notes.push(format!("merges {}", human(r.engine.merges)));
+        }
+        if r.engine.rolls > 0 {
+            notes.push(format!("shard rolls {}", human(r.engine.rolls)));
         }
         if r.config.import_per_minute > 0 {
             notes.push(format!(

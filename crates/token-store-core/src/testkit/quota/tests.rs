@@ -136,7 +136,6 @@ async fn gcp_add_version_per_secret_per_minute() {
         .retain(|l| l.name != "gcp_add_version_per_sec_per_secret");
     let (b, clock) = with_profile(profile);
     b.create("a", "v").await.unwrap();
-    b.versions_after("a", None).await.unwrap(); // managed: a put is one write
     for _ in 1..120 {
         b.put("a", "v").await.unwrap();
     }
@@ -178,20 +177,20 @@ async fn gcp_token_puts_destroy_the_superseded_version_and_retire_destroys() {
     let r = b.report();
     assert_eq!(r.calls["DestroySecretVersion"], 1);
     assert_eq!(r.active_versions_now, 1);
-    // A secret the engine reads as a log keeps its versions until it retires them.
-    b.put("log", "1").await.unwrap(); // AddSecretVersion (NOT_FOUND) + CreateSecret + Add
-    b.versions_after("log", None).await.unwrap();
+    // An index secret keeps its versions until the engine retires them.
+    b.put(crate::SHARD_PREFIX, "1").await.unwrap(); // AddSecretVersion (NOT_FOUND) + CreateSecret + Add
+    b.versions_after(crate::SHARD_PREFIX, None).await.unwrap();
     clock.advance(S);
-    b.put("log", "2").await.unwrap();
-    let v3 = b.put("log", "3").await.unwrap();
+    b.put(crate::SHARD_PREFIX, "2").await.unwrap();
+    let v3 = b.put(crate::SHARD_PREFIX, "3").await.unwrap();
     assert_eq!(b.report().active_versions_now, 4);
-    b.retire_versions_before("log", &v3).await.unwrap();
+    b.retire_versions_before(crate::SHARD_PREFIX, &v3).await.unwrap();
     let r = b.report();
     assert_eq!(r.active_versions_now, 2);
     assert_eq!(r.calls["DestroySecretVersion"], 3);
     assert_eq!(r.calls["AddSecretVersion"], 2 + 4);
     assert_eq!(r.calls["CreateSecret"], 2);
-    assert_eq!(b.versions_after("log", None).await.unwrap().len(), 1);
+    assert_eq!(b.versions_after(crate::SHARD_PREFIX, None).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
