@@ -98,7 +98,10 @@ mod engine_merge_log {
 mod engine_merge_log_generations {
     use super::*;
     static CELL: std::sync::OnceLock<MemoryBackends> = std::sync::OnceLock::new();
-    token_store_core::engine_conformance_tests!(shared(&CELL, MemoryBackend::merge_log_generations));
+    token_store_core::engine_conformance_tests!(shared(
+        &CELL,
+        MemoryBackend::merge_log_generations
+    ));
 }
 
 mod engine_merge_log_opaque_versions {

@@ -142,12 +142,14 @@ impl ShardCache {
         (0..=HASH_BITS).rev().find_map(|depth| {
             let path = key.path(depth)?;
             let cached = entries.get(&path)?;
-            (cached.at >= since_ms && !cached.state.value.frozen() && cached.state.version.is_some())
-                .then(|| Leaf {
-                    path,
-                    generation: cached.generation,
-                    state: cached.state.clone(),
-                })
+            (cached.at >= since_ms
+                && !cached.state.value.frozen()
+                && cached.state.version.is_some())
+            .then(|| Leaf {
+                path,
+                generation: cached.generation,
+                state: cached.state.clone(),
+            })
         })
     }
 }
@@ -300,7 +302,11 @@ impl SecretIndexStore {
                 Some((previous, frozen))
                     if previous + 1 == generation && anchor.value.pointer < generation =>
                 {
-                    let start = if previous == 0 { &anchor.value } else { &frozen };
+                    let start = if previous == 0 {
+                        &anchor.value
+                    } else {
+                        &frozen
+                    };
                     return Ok(Some((
                         generation,
                         State {
@@ -384,7 +390,8 @@ impl SecretIndexStore {
                 }
                 let mut changed = false;
                 for change in &mine {
-                    let again = rewrite.contains(&(change.key.clone(), change.id.clone(), change.live));
+                    let again =
+                        rewrite.contains(&(change.key.clone(), change.id.clone(), change.live));
                     if change.live {
                         changed |= shard.insert(&change.key, &change.id, stamp, again);
                     } else {
@@ -415,7 +422,9 @@ impl SecretIndexStore {
                         .put(&leaf.path, leaf.generation, &state, self.now_ms());
                     if creates_generation
                         && state.version.is_some()
-                        && !self.keep_created_generation(&leaf.path, leaf.generation).await?
+                        && !self
+                            .keep_created_generation(&leaf.path, leaf.generation)
+                            .await?
                     {
                         retry()?;
                         self.shard_cache.forget(&leaf.path);
@@ -697,4 +706,3 @@ impl SecretIndexStore {
         Ok(leaves)
     }
 }
-

@@ -436,7 +436,10 @@ async fn engine_shard_generations(harness: &dyn BackendHarness, namespace: Strin
     use std::sync::atomic::{AtomicU64, Ordering};
     let counting = Arc::new(CountingBackend::new(harness.backend(&namespace).await));
     if counting.limits().versions_per_generation.is_none() {
-        println!("{} keeps no shard generations: nothing rolls", counting.kind());
+        println!(
+            "{} keeps no shard generations: nothing rolls",
+            counting.kind()
+        );
         return;
     }
     counting.roll_generations_every(3);
@@ -466,7 +469,10 @@ async fn engine_shard_generations(harness: &dyn BackendHarness, namespace: Strin
         let created = later_generations(&counting.list(SHARD_PREFIX).await.unwrap())
             .difference(&before)
             .count() as u64;
-        println!("refresh {round}: {calls:?}, {created} created, {} before", before.len());
+        println!(
+            "refresh {round}: {calls:?}, {created} created, {} before",
+            before.len()
+        );
         if before.is_empty() {
             continue; // generation 0 retires its versions one by one until its first roll
         }

@@ -574,6 +574,31 @@ impl QuotaBackend {
         (format!("{HANDLE_PREFIX}{handle}"), Some(handle))
     }
 
+    /// The part every write shares: the size check, the latency, the service steps
+    /// (`steps(service, exists)` → steps and whether the superseded version is destroyed)
+    /// admitted against the limits, and the value stashed. [`Admitted::run`] then makes the
+    /// inner write and records it.
+    async fn write(
+        &self,
+        name: &str,
+        value: &str,
+        steps: impl FnOnce(Service, bool) -> (Vec<Step>, bool),
+    ) -> Result<Admitted<'_>> {
+        self.check_size(name, value)?;
+        self.delay().await;
+        let exists = self.exists(name).await?;
+        let (steps, destroy) = steps(self.service(), exists);
+        self.admit(name, &steps)?;
+        let (stored, handle) = self.stash(value);
+        Ok(Admitted {
+            backend: self,
+            name: name.to_string(),
+            stored,
+            handle,
+            destroy,
+        })
+    }
+
     /// After a write: keep or forget the stashed value, record the new version and whether
     /// the secret now exists.
     fn written(
@@ -646,6 +671,29 @@ impl QuotaBackend {
     }
 }
 
+/// A write the limits admitted, its value stashed.
+struct Admitted<'a> {
+    backend: &'a QuotaBackend,
+    name: String,
+    stored: String,
+    handle: Option<u64>,
+    destroy: bool,
+}
+
+impl Admitted<'_> {
+    /// Make the inner write with the stored value and record its outcome.
+    async fn run<F, Fut>(self, write: F) -> Result<String>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<String>>,
+    {
+        let outcome = write(self.stored).await;
+        self.backend
+            .written(&self.name, self.handle, &outcome, self.destroy);
+        outcome
+    }
+}
+
 /// Drop window entries older than `window` before `now` (an entry exactly `window` old is
 /// out: the window is `(now - window, now]`).
 fn slide(window: &mut VecDeque<u64>, now: u64, window_ns: u64) {
@@ -714,56 +762,52 @@ impl SecretBackend for QuotaBackend {
 
     async fn create(&self, name: &str, value: &str) -> Result<String> {
         use ServiceCall::*;
-        self.check_size(name, value)?;
-        self.delay().await;
-        let exists = self.exists(name).await?;
-        let steps = match (self.service(), exists) {
-            (Service::Aws, false) => vec![version(AwsCreateSecret)],
-            (Service::Aws, true) => vec![step(AwsCreateSecret)],
-            (Service::Gcp, true) => vec![step(GcpCreateSecret)],
-            (Service::Gcp, false) => vec![step(GcpCreateSecret), version(GcpAddSecretVersion)],
-            (Service::Azure, true) => vec![step(AzureGetSecret)],
-            (Service::Azure, false) => vec![
-                step(AzureGetSecret),
-                version(AzureSetSecret),
-                step(AzureGetSecretVersions),
-            ],
-        };
-        self.admit(name, &steps)?;
-        let (stored, handle) = self.stash(value);
-        let outcome = self.shared.inner.create(name, &stored).await;
-        self.written(name, handle, &outcome, false);
-        outcome
+        self.write(name, value, |service, exists| {
+            let steps = match (service, exists) {
+                (Service::Aws, false) => vec![version(AwsCreateSecret)],
+                (Service::Aws, true) => vec![step(AwsCreateSecret)],
+                (Service::Gcp, true) => vec![step(GcpCreateSecret)],
+                (Service::Gcp, false) => vec![step(GcpCreateSecret), version(GcpAddSecretVersion)],
+                (Service::Azure, true) => vec![step(AzureGetSecret)],
+                (Service::Azure, false) => vec![
+                    step(AzureGetSecret),
+                    version(AzureSetSecret),
+                    step(AzureGetSecretVersions),
+                ],
+            };
+            (steps, false)
+        })
+        .await?
+        .run(|stored| async move { self.shared.inner.create(name, &stored).await })
+        .await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         use ServiceCall::*;
-        self.check_size(name, value)?;
-        self.delay().await;
-        let exists = self.exists(name).await?;
-        let destroy = exists
-            && self.shared.profile.destroy_superseded_on_put
-            && !crate::is_index_secret(name)
-            && self.with_secret(name, |s| !s.active.is_empty());
-        let steps = match (self.service(), exists) {
-            (Service::Aws, true) => vec![version(AwsPutSecretValue)],
-            (Service::Aws, false) => vec![step(AwsPutSecretValue), version(AwsCreateSecret)],
-            (Service::Gcp, true) if destroy => {
-                vec![version(GcpAddSecretVersion), step(GcpDestroySecretVersion)]
-            }
-            (Service::Gcp, true) => vec![version(GcpAddSecretVersion)],
-            (Service::Gcp, false) => vec![
-                step(GcpAddSecretVersion),
-                step(GcpCreateSecret),
-                version(GcpAddSecretVersion),
-            ],
-            (Service::Azure, _) => vec![version(AzureSetSecret)],
-        };
-        self.admit(name, &steps)?;
-        let (stored, handle) = self.stash(value);
-        let outcome = self.shared.inner.put(name, &stored).await;
-        self.written(name, handle, &outcome, destroy);
-        outcome
+        self.write(name, value, |service, exists| {
+            let destroy = exists
+                && self.shared.profile.destroy_superseded_on_put
+                && !crate::is_index_secret(name)
+                && self.with_secret(name, |s| !s.active.is_empty());
+            let steps = match (service, exists) {
+                (Service::Aws, true) => vec![version(AwsPutSecretValue)],
+                (Service::Aws, false) => vec![step(AwsPutSecretValue), version(AwsCreateSecret)],
+                (Service::Gcp, true) if destroy => {
+                    vec![version(GcpAddSecretVersion), step(GcpDestroySecretVersion)]
+                }
+                (Service::Gcp, true) => vec![version(GcpAddSecretVersion)],
+                (Service::Gcp, false) => vec![
+                    step(GcpAddSecretVersion),
+                    step(GcpCreateSecret),
+                    version(GcpAddSecretVersion),
+                ],
+                (Service::Azure, _) => vec![version(AzureSetSecret)],
+            };
+            (steps, destroy)
+        })
+        .await?
+        .run(|stored| async move { self.shared.inner.put(name, &stored).await })
+        .await
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
@@ -816,34 +860,29 @@ impl CompareAndSwap for QuotaBackend {
         expected: Option<&str>,
     ) -> Result<String> {
         use ServiceCall::*;
-        self.check_size(name, value)?;
-        self.delay().await;
-        let exists = self.exists(name).await?;
-        let steps = match (self.service(), expected) {
-            (Service::Aws, None) => vec![Step {
-                version: !exists,
-                ..step(AwsCreateSecret)
-            }],
-            // One PutSecretValue whose ClientRequestToken names the successor of the version
-            // read; a lost race is refused (counted as a version all the same: an overcount).
-            (Service::Aws, Some(_)) => vec![Step {
-                version: exists,
-                ..step(AwsPutSecretValue)
-            }],
-            // The merge-log adapters have no conditional write and make no call.
-            _ => vec![],
-        };
-        self.admit(name, &steps)?;
-        let (stored, handle) = self.stash(value);
-        let outcome = self
-            .shared
-            .inner
-            .protocol()
-            .compare_and_swap()?
-            .put_if_current(name, &stored, expected)
-            .await;
-        self.written(name, handle, &outcome, false);
-        outcome
+        self.write(name, value, |service, exists| {
+            let steps = match (service, expected) {
+                (Service::Aws, None) => vec![Step {
+                    version: !exists,
+                    ..step(AwsCreateSecret)
+                }],
+                // One PutSecretValue whose ClientRequestToken names the successor of the version
+                // read; a lost race is refused (counted as a version all the same: an overcount).
+                (Service::Aws, Some(_)) => vec![Step {
+                    version: exists,
+                    ..step(AwsPutSecretValue)
+                }],
+                // The merge-log adapters have no conditional write and make no call.
+                _ => vec![],
+            };
+            (steps, false)
+        })
+        .await?
+        .run(|stored| async move {
+            let cas = self.shared.inner.protocol().compare_and_swap()?;
+            cas.put_if_current(name, &stored, expected).await
+        })
+        .await
     }
 }
 
@@ -851,26 +890,21 @@ impl CompareAndSwap for QuotaBackend {
 impl MergeLog for QuotaBackend {
     async fn append(&self, name: &str, value: &str) -> Result<String> {
         use ServiceCall::*;
-        self.check_size(name, value)?;
-        self.delay().await;
-        let exists = self.exists(name).await?;
-        let steps = match (self.service(), exists) {
-            (Service::Gcp, true) => vec![version(GcpAddSecretVersion)],
-            (Service::Gcp, false) => vec![step(GcpAddSecretVersion)],
-            (Service::Azure, _) => vec![version(AzureSetSecret)],
-            (Service::Aws, _) => vec![],
-        };
-        self.admit(name, &steps)?;
-        let (stored, handle) = self.stash(value);
-        let outcome = self
-            .shared
-            .inner
-            .protocol()
-            .merge_log()?
-            .append(name, &stored)
-            .await;
-        self.written(name, handle, &outcome, false);
-        outcome
+        self.write(name, value, |service, exists| {
+            let steps = match (service, exists) {
+                (Service::Gcp, true) => vec![version(GcpAddSecretVersion)],
+                (Service::Gcp, false) => vec![step(GcpAddSecretVersion)],
+                (Service::Azure, _) => vec![version(AzureSetSecret)],
+                (Service::Aws, _) => vec![],
+            };
+            (steps, false)
+        })
+        .await?
+        .run(|stored| async move {
+            let log = self.shared.inner.protocol().merge_log()?;
+            log.append(name, &stored).await
+        })
+        .await
     }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         use ServiceCall::*;

@@ -184,13 +184,21 @@ async fn gcp_token_puts_destroy_the_superseded_version_and_retire_destroys() {
     b.put(crate::SHARD_PREFIX, "2").await.unwrap();
     let v3 = b.put(crate::SHARD_PREFIX, "3").await.unwrap();
     assert_eq!(b.report().active_versions_now, 4);
-    b.retire_versions_before(crate::SHARD_PREFIX, &v3).await.unwrap();
+    b.retire_versions_before(crate::SHARD_PREFIX, &v3)
+        .await
+        .unwrap();
     let r = b.report();
     assert_eq!(r.active_versions_now, 2);
     assert_eq!(r.calls["DestroySecretVersion"], 3);
     assert_eq!(r.calls["AddSecretVersion"], 2 + 4);
     assert_eq!(r.calls["CreateSecret"], 2);
-    assert_eq!(b.versions_after(crate::SHARD_PREFIX, None).await.unwrap().len(), 1);
+    assert_eq!(
+        b.versions_after(crate::SHARD_PREFIX, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
