@@ -42,6 +42,8 @@ pub struct GcpBackend {
     replication: GcpReplication,
     page_size: Option<i32>,
     keep_token_versions: bool,
+    /// Index shards roll to new generations instead of retiring each superseded version.
+    shard_generations: bool,
     /// Per secret, the lowest version that may still be enabled (all below were retired by
     /// this process), so retiring costs one destroy per superseded version.
     retired_below: Mutex<HashMap<String, u64>>,
@@ -84,6 +86,7 @@ impl GcpBackend {
         replication: GcpReplication,
         page_size: Option<i32>,
         keep_token_versions: bool,
+        shard_generations: bool,
     ) -> Self {
         Self {
             client,
@@ -92,6 +95,7 @@ impl GcpBackend {
             replication,
             page_size,
             keep_token_versions,
+            shard_generations,
             retired_below: Mutex::new(HashMap::new()),
             calls: CallCounter::default(),
         }
@@ -324,7 +328,9 @@ impl SecretBackend for GcpBackend {
             versions_per_minute: Some(120),
             // Every DestroySecretVersion counts against the project's 600 writes a minute
             // (quotas page, "Write requests"): shards roll to a new generation instead.
-            versions_per_generation: Some(token_store_core::raw::VERSIONS_PER_GENERATION),
+            versions_per_generation: self
+                .shard_generations
+                .then_some(token_store_core::raw::VERSIONS_PER_GENERATION),
         }
     }
     fn protocol(&self) -> Protocol<'_> {

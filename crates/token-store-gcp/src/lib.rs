@@ -53,7 +53,10 @@
 //! [`MergeLog::append`](token_store_core::MergeLog::append), an AddSecretVersion that never
 //! creates the secret, so a deleted generation cannot come back. Generation 0 of a shard,
 //! and the root `index`, still retire each superseded version (the first retirement in a
-//! process lists the enabled versions once). See [`GcpBackend`] for the call table.
+//! process lists the enabled versions once). A small store that never nears the quota can
+//! choose the cheaper way, one destroy per superseded version:
+//! [`GcpSecretManagerStoreBuilder::retire_index_versions`]. See [`GcpBackend`] for the call
+//! table.
 //!
 //! # Errors
 //!

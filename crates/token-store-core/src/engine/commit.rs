@@ -325,10 +325,13 @@ impl SecretIndexStore {
         Some(spacing + Duration::from_millis(jitter))
     }
 
-    /// Retire the versions before `base` of `name`, except in a later generation of a shard,
-    /// which is deleted whole once rolled (see [`super::tree`]).
+    /// Retire the versions before `base` of `name`, except in a later generation of a shard
+    /// while the backend rolls generations: it is deleted whole once rolled (see
+    /// [`super::tree`]).
     async fn retire(&self, name: &str, base: Option<&str>) {
-        if super::tree::is_later_generation(name) {
+        if super::tree::is_later_generation(name)
+            && self.backend.limits().versions_per_generation.is_some()
+        {
             return;
         }
         if let Some(base) = base
