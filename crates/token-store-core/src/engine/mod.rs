@@ -291,12 +291,22 @@ impl SecretIndexStore {
     }
 
     /// The stored token matching one lookup key (smallest id first). A shard this process
-    /// has cached answers first when its candidate verifies; otherwise the shard is read.
+    /// has cached answers first when its candidate verifies, then (Key Vault) the latest
+    /// version of the hinted shard; otherwise the shard is read completely.
     async fn lookup_key(&self, key: &LookupKey<'_>) -> Result<Option<Token>> {
         let hashed = Key::of_lookup(key);
         let cached = self.shard_cache_leaf(&hashed);
         if let Some(leaf) = &cached {
             for id in leaf.state.value.candidates(&hashed) {
+                if let Some(stored) = self.read_token(&id).await?
+                    && key.matches(&stored)
+                {
+                    return Ok(Some(stored));
+                }
+            }
+        }
+        if let Some(shard) = self.latest_shard_guess(&hashed).await? {
+            for id in shard.candidates(&hashed) {
                 if let Some(stored) = self.read_token(&id).await?
                     && key.matches(&stored)
                 {

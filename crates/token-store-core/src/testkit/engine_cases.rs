@@ -59,6 +59,9 @@ struct Expected {
     read: Vec<(&'static str, u64)>,
     /// Calls to commit an index change.
     write: Vec<(&'static str, u64)>,
+    /// Calls a lookup makes for the latest version of the hinted shard before reading it
+    /// completely (only where a complete read lists versions).
+    guess: Vec<(&'static str, u64)>,
 }
 
 impl Expected {
@@ -67,10 +70,12 @@ impl Expected {
             Protocol::CompareAndSwap(_) => Self {
                 read: vec![("get", 1)],
                 write: vec![("put_if_current", 1)],
+                guess: vec![],
             },
             Protocol::MergeLog(log) if log.is_next_version("1", "2").is_some() => Self {
                 read: vec![("get", 1)],
                 write: vec![("put", 1), ("retire_versions_before", 1)],
+                guess: vec![],
             },
             Protocol::MergeLog(_) => Self {
                 read: vec![("get", 1), ("versions_after", 1)],
@@ -79,6 +84,7 @@ impl Expected {
                     ("versions_after", 1),
                     ("retire_versions_before", 1),
                 ],
+                guess: vec![("get", 1)],
             },
         }
     }
@@ -128,6 +134,7 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
         &counting,
         "save (new user)",
         Expected::total(&[
+            &e.guess,
             &e.read,
             &e.read,
             &e.write,
@@ -154,13 +161,19 @@ async fn engine_call_counts(harness: &dyn BackendHarness, namespace: String) {
         Expected::total(&[&[("get", 1)]]),
     );
 
-    // A new process (a cold start) reads the shard, then the token.
+    // A new process (a cold start) reads the shard, then the token (where a complete read
+    // lists versions, the latest version of the shard is enough when its candidate verifies).
     let cold = SecretIndexStore::new(counting.clone());
     cold.find_token(&by_user(2)).await.unwrap().expect("found");
+    let shard_read: &[(&'static str, u64)] = if e.guess.is_empty() {
+        &e.read
+    } else {
+        &e.guess
+    };
     check(
         &counting,
         "find_token by user (cold)",
-        Expected::total(&[&e.read, &[("get", 1)]]),
+        Expected::total(&[shard_read, &[("get", 1)]]),
     );
     cold.find_token(&by_access).await.unwrap().expect("found");
     check(
