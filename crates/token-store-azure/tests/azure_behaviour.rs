@@ -78,12 +78,13 @@ async fn service_calls_per_operation() {
 
     next_second().await;
     store.save_token(&token(4)).await.unwrap();
-    // index read (root + shard: get + version list) + create of the token (get 404, set,
-    // version list) + the root and shard writes (set + version list each) + the id's entry
-    // read again (get + version list: another writer of the same id may have removed it)
+    // the user looked up in the shard's latest version (no candidate: a miss) + index read
+    // (root + shard: get + version list) + create of the token (get 404, set, version list)
+    // + the root and shard writes (set + version list each) + the id's entry read again (get
+    // + version list: another writer of the same id may have removed it)
     check(
         "save (new user)",
-        &[("GetSecret", 4), ("GetSecretVersions", 6), ("SetSecret", 3)],
+        &[("GetSecret", 5), ("GetSecretVersions", 6), ("SetSecret", 3)],
     );
 
     store
@@ -103,6 +104,14 @@ async fn service_calls_per_operation() {
 
     store.find_token_by_id("1").await.unwrap().expect("found");
     check("find_token_by_id", &[("GetSecret", 1)]);
+
+    // A new process: the shard's latest version, then the token; no version listing.
+    let cold = SecretIndexStore::new(backend.clone());
+    cold.find_token(&Token::builder().user_name("user2@example.com").build())
+        .await
+        .unwrap()
+        .expect("found");
+    check("find_token by user (cold)", &[("GetSecret", 2)]);
 
     let mut refreshed = token(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
