@@ -361,6 +361,12 @@ impl SecretIndexStore {
         self.backend.protocol().merge_log()
     }
 
+    /// A merge log whose version ids do not show succession (Key Vault): a complete read
+    /// lists versions, and none can be deleted.
+    pub(crate) fn versions_are_opaque(&self) -> bool {
+        matches!(self.backend.protocol(), Protocol::MergeLog(log) if log.is_next_version("1", "2").is_none())
+    }
+
     /// [`MergeLog::is_next_version`] on a merge-log backend, `None` elsewhere.
     pub(crate) fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
         match self.backend.protocol() {

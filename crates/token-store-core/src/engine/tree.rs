@@ -42,7 +42,7 @@ use super::SecretIndexStore;
 use super::commit::{Outcome, State, Step};
 use super::keys::{HASH_BITS, Key};
 use super::values::{Mergeable, Shard};
-use crate::{Error, ErrorKind, IndexProtocol, Result};
+use crate::{Error, ErrorKind, Result};
 
 /// Relative name prefix of index shards.
 pub const SHARD_PREFIX: &str = "ix-r";
@@ -273,11 +273,7 @@ impl SecretIndexStore {
     /// find of a stored token costs 2 calls instead of a listing, and 1 from then on while
     /// the shard holds its keys. `None` on other backends.
     pub(crate) async fn latest_shard_guess(&self, key: &Key) -> Result<Option<Shard>> {
-        let opaque = matches!(
-            self.backend.protocol(),
-            crate::Protocol::MergeLog(log) if log.is_next_version("1", "2").is_none()
-        );
-        if !opaque {
+        if !self.versions_are_opaque() {
             return Ok(None);
         }
         let depth = self.depth_hint.load(Ordering::Relaxed).min(HASH_BITS);
@@ -401,19 +397,14 @@ impl SecretIndexStore {
                 .into_iter()
                 .partition(|c| c.key.path(depth).as_deref() == Some(leaf.path.as_str()));
             pending = rest;
-            if self.should_split(&leaf) {
+            let splits = self.should_split(&leaf);
+            if splits || self.should_roll(&leaf) {
                 self.shard_cache.forget(&leaf.path);
-                if self.rolls_before_split(&leaf) {
-                    self.roll(leaf).await?;
-                } else {
+                if splits && !self.rolls_before_split(&leaf) {
                     self.split(leaf).await?;
+                } else {
+                    self.roll(leaf).await?;
                 }
-                pending.extend(mine);
-                continue;
-            }
-            if self.should_roll(&leaf) {
-                self.shard_cache.forget(&leaf.path);
-                self.roll(leaf).await?;
                 pending.extend(mine);
                 continue;
             }
@@ -494,9 +485,7 @@ impl SecretIndexStore {
         let too_big = shard.encode().len() > limits.max_value_bytes / 2;
         // Only where versions are opaque (Azure): every read lists them all, and none can be
         // deleted. Numbered versions (GCP) are retired as they are superseded.
-        let too_long = self.backend.index_protocol() == IndexProtocol::MergeLog
-            && self.is_next_version("1", "2").is_none()
-            && shard.n >= self.options.max_versions_per_shard;
+        let too_long = self.versions_are_opaque() && shard.n >= self.options.max_versions_per_shard;
         too_busy || too_fast || too_big || too_long
     }
 
@@ -544,14 +533,8 @@ impl SecretIndexStore {
     }
 
     /// Record in generation 0 of `path` that `generation` exists, so readers that find an
-    /// older one deleted come to it. Returns whether it is recorded.
-    async fn register_generation(&self, path: &str, generation: u32) -> Result<bool> {
-        Ok(self.registration(path, generation).await? != Registration::Missing)
-    }
-
-    /// [`register_generation`](Self::register_generation), telling apart a generation that
-    /// a later one has superseded already.
-    async fn registration(&self, path: &str, generation: u32) -> Result<Registration> {
+    /// older one deleted come to it; what generation 0 then says of it.
+    async fn register_generation(&self, path: &str, generation: u32) -> Result<Registration> {
         if generation == 0 {
             return Ok(Registration::Current);
         }
@@ -588,7 +571,7 @@ impl SecretIndexStore {
     /// change is made again where it belongs. Failing to register is only logged: readers
     /// follow rolled generations forward, and nothing is deleted before it is registered.
     async fn keep_created_generation(&self, path: &str, generation: u32) -> Result<bool> {
-        match self.registration(path, generation).await {
+        match self.register_generation(path, generation).await {
             Ok(Registration::Superseded) => {
                 self.backend.delete(&shard_name(path, generation)).await?;
                 Ok(false)
@@ -621,8 +604,8 @@ impl SecretIndexStore {
             tracing::warn!(backend = self.backend.kind(), error = %e, "could not delete an old index shard generation");
         };
         match self.register_generation(&leaf.path, leaf.generation).await {
-            Ok(true) => {}
-            Ok(false) => return Vec::new(),
+            Ok(Registration::Current | Registration::Superseded) => {}
+            Ok(Registration::Missing) => return Vec::new(),
             Err(e) => {
                 warn(e);
                 return Vec::new();
