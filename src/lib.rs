@@ -23,7 +23,7 @@ mod open;
 #[cfg(feature = "oauth")]
 pub mod oauth;
 
-pub use open::open;
+pub use open::{open, scheme_of, schemes};
 pub use token_store_core::{
     CallCounter, EngineOptions, EngineStats, Error, ErrorKind, MemoryStore, RepairReport, Result,
     Token, TokenBuilder, TokenStore, raw,

@@ -1,9 +1,11 @@
-//! `open(url)`: one entry point for every backend compiled in.
+//! `open(url)`: one entry point for every backend compiled in. Each backend crate registers
+//! its URL scheme (a [`Scheme`]); this file only lists the ones the enabled features bring.
 
-use token_store_core::{Error, ErrorKind, MemoryStore, Result, TokenStore};
+use token_store_core::raw::{MEMORY_SCHEME, Scheme};
+use token_store_core::{Error, ErrorKind, Result, TokenStore};
 
-/// Schemes `open` knows, with the feature each needs.
-const SCHEMES: &[(&str, &str)] = &[
+/// Every scheme `open` knows, with the feature that compiles it in.
+const FEATURES: &[(&str, &str)] = &[
     ("memory", "(none)"),
     ("file", "file"),
     ("sqlite", "sqlite"),
@@ -13,9 +15,56 @@ const SCHEMES: &[(&str, &str)] = &[
     ("azure-keyvault", "azure"),
 ];
 
+/// The schemes of the backends compiled in.
+static SCHEMES: &[&Scheme] = &[
+    &MEMORY_SCHEME,
+    #[cfg(feature = "file")]
+    &token_store_file::SCHEME,
+    #[cfg(feature = "sqlite")]
+    &token_store_sql::SQLITE_SCHEME,
+    #[cfg(feature = "mysql")]
+    &token_store_sql::MYSQL_SCHEME,
+    #[cfg(feature = "aws")]
+    &token_store_aws::SCHEME,
+    #[cfg(feature = "gcp")]
+    &token_store_gcp::SCHEME,
+    #[cfg(feature = "azure")]
+    &token_store_azure::SCHEME,
+];
+
+/// The schemes of the backends compiled in.
+pub fn schemes() -> &'static [&'static Scheme] {
+    SCHEMES
+}
+
+/// The registered scheme `url` uses; a [`ErrorKind::ConfigInvalid`] error naming the feature
+/// to enable when it is not compiled in or unknown. Errors never echo the URL, which may hold
+/// a password.
+pub fn scheme_of(url: &str) -> Result<&'static Scheme> {
+    if let Some(scheme) = Scheme::find(schemes(), url) {
+        return Ok(scheme);
+    }
+    let message = match url.split_once("://") {
+        None => "a store URL looks like scheme://…, e.g. file:///tmp/sdk_tokens.txt".to_owned(),
+        Some((name, _)) => match FEATURES.iter().find(|(known, _)| *known == name) {
+            Some((known, feature)) => {
+                format!("the {known}:// scheme needs the `{feature}` feature of token-store")
+            }
+            None => {
+                let known: Vec<&str> = FEATURES.iter().map(|(s, _)| *s).collect();
+                format!(
+                    "unknown store URL scheme; known schemes: {}",
+                    known.join(", ")
+                )
+            }
+        },
+    };
+    Err(Error::new(ErrorKind::ConfigInvalid, message).with_operation("open"))
+}
+
 /// Open the store a URL names:
 ///
-/// * `memory://` — a new [`MemoryStore`];
+/// * `memory://` — a new [`MemoryStore`](crate::MemoryStore);
 /// * `file:///path/sdk_tokens.txt` — the Zoho CSV token file (feature `file`);
 /// * `sqlite:///path/db` and `mysql://user:pass@host:port/db` (features `sqlite`, `mysql`);
 /// * `aws-secretsmanager://<prefix>?region=…&endpoint=…` (feature `aws`);
@@ -23,54 +72,8 @@ const SCHEMES: &[(&str, &str)] = &[
 /// * `azure-keyvault://<vault-host>/<prefix>` (feature `azure`).
 ///
 /// An unknown scheme, or one whose feature is not compiled in, is a
-/// [`ErrorKind::ConfigInvalid`] error naming the feature to enable. Errors never echo the
-/// URL, which may hold a password.
+/// [`ErrorKind::ConfigInvalid`] error naming the feature to enable (see [`scheme_of`]).
 pub async fn open(url: &str) -> Result<Box<dyn TokenStore>> {
-    let scheme = url
-        .split_once("://")
-        .map(|(scheme, _)| scheme)
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::ConfigInvalid,
-                "a store URL looks like scheme://…, e.g. file:///tmp/sdk_tokens.txt",
-            )
-            .with_operation("open")
-        })?;
-    let store: Box<dyn TokenStore> = match scheme {
-        "memory" => Box::new(MemoryStore::new()),
-        #[cfg(feature = "file")]
-        "file" => Box::new(token_store_file::FileStore::from_url(url)?),
-        #[cfg(feature = "sqlite")]
-        "sqlite" => Box::new(token_store_sql::SqliteStore::from_url(url).await?),
-        #[cfg(feature = "mysql")]
-        "mysql" => Box::new(token_store_sql::MySqlStore::from_url(url).await?),
-        #[cfg(feature = "aws")]
-        "aws-secretsmanager" => {
-            Box::new(token_store_aws::AwsSecretsManagerStore::from_url(url).await?)
-        }
-        #[cfg(feature = "gcp")]
-        "gcp-secretmanager" => {
-            Box::new(token_store_gcp::GcpSecretManagerStore::from_url(url).await?)
-        }
-        #[cfg(feature = "azure")]
-        "azure-keyvault" => Box::new(token_store_azure::AzureKeyVaultStore::from_url(url).await?),
-        other => return Err(unknown_scheme(other)),
-    };
-    Ok(store)
-}
-
-fn unknown_scheme(scheme: &str) -> Error {
-    let message = match SCHEMES.iter().find(|(known, _)| *known == scheme) {
-        Some((known, feature)) => {
-            format!("the {known}:// scheme needs the `{feature}` feature of token-store")
-        }
-        None => {
-            let known: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
-            format!(
-                "unknown store URL scheme; known schemes: {}",
-                known.join(", ")
-            )
-        }
-    };
-    Error::new(ErrorKind::ConfigInvalid, message).with_operation("open")
+    let scheme = scheme_of(url)?;
+    Ok((scheme.open)(url).await?.into_store())
 }

@@ -86,23 +86,6 @@ fn role(relative: &str) -> &'static str {
     }
 }
 
-fn check_value(value: &str) -> Result<()> {
-    if value.is_empty() {
-        return Err(Error::invalid_input("a secret value cannot be empty").with_backend(BACKEND));
-    }
-    if value.len() > MAX_VALUE_BYTES {
-        return Err(Error::new(
-            ErrorKind::TooLarge,
-            format!(
-                "the value is {} bytes; Secrets Manager holds at most {MAX_VALUE_BYTES}",
-                value.len()
-            ),
-        )
-        .with_backend(BACKEND));
-    }
-    Ok(())
-}
-
 fn versioned(call: Call, value: Option<&str>, version: Option<&str>) -> Result<Versioned> {
     match (value, version) {
         (Some(value), Some(version)) => Ok(Versioned {
@@ -158,6 +141,16 @@ impl AwsBackend {
     /// The full secret name of a relative name (`index`, `token-42`).
     pub fn secret_name(&self, relative: &str) -> Result<String> {
         self.names.full(relative)
+    }
+
+    /// `InvalidInput` for an empty value, `TooLarge` above [`MAX_VALUE_BYTES`].
+    fn check_value(&self, value: &str) -> Result<()> {
+        if value.is_empty() {
+            return Err(
+                Error::invalid_input("a secret value cannot be empty").with_backend(BACKEND)
+            );
+        }
+        self.limits().check_value_size(BACKEND, value)
     }
 
     fn tags_for(&self, relative: &str) -> Vec<Tag> {
@@ -402,16 +395,14 @@ impl SecretBackend for AwsBackend {
             .collect::<Result<_>>()?;
         let call = Call::BatchGetSecretValue;
         let mut found: HashMap<String, Versioned> = HashMap::new();
-        let mut next_token = None;
-        loop {
-            let out = self
-                .client
-                .batch_get_secret_value()
-                .set_secret_id_list(Some(full.clone()))
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| map_sdk_error(call, e))?;
+        let mut pages = self
+            .client
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(full.clone()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(|e| map_sdk_error(call, e))?;
             for entry in out.secret_values() {
                 let Some(name) = entry.name() else { continue };
                 found.insert(
@@ -427,22 +418,18 @@ impl SecretBackend for AwsBackend {
                         .with_operation(call.name()));
                 }
             }
-            match out.next_token {
-                Some(token) if !token.is_empty() => next_token = Some(token),
-                _ => break,
-            }
         }
         Ok(full.iter().map(|name| found.remove(name)).collect())
     }
 
     async fn create(&self, name: &str, value: &str) -> Result<String> {
-        check_value(value)?;
+        self.check_value(value)?;
         let full = self.names.full(name)?;
         self.create_waiting(name, &full, value).await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
-        check_value(value)?;
+        self.check_value(value)?;
         let full = self.names.full(name)?;
         let mut restored = false;
         // Bounded: put, create (lost to a concurrent create), put again; or restore, put.
@@ -497,34 +484,50 @@ impl SecretBackend for AwsBackend {
             .values(&full_prefix)
             .build();
         let mut names = BTreeSet::new();
-        let mut next_token = None;
-        loop {
-            let out = self
-                .client
-                .list_secrets()
-                .filters(filter.clone())
-                .max_results(100)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| map_sdk_error(Call::ListSecrets, e))?;
-            for secret in out.secret_list() {
-                if secret.deleted_date().is_some() {
-                    continue;
-                }
+        let mut pages = self
+            .client
+            .list_secrets()
+            .filters(filter)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_sdk_error(Call::ListSecrets, e))?;
+            for secret in page.secret_list() {
                 // The service filter is a prefix match; check exactly anyway.
-                if let Some(relative) = secret.name().and_then(|n| self.names.relative(n))
+                if secret.deleted_date().is_none()
+                    && let Some(relative) = secret.name().and_then(|n| self.names.relative(n))
                     && relative.starts_with(prefix)
                 {
                     names.insert(relative);
                 }
             }
-            match out.next_token {
-                Some(token) if !token.is_empty() => next_token = Some(token),
-                _ => break,
-            }
         }
         Ok(names.into_iter().collect())
+    }
+
+    async fn versions_created_since(&self, name: &str, since_unix_secs: i64) -> Result<usize> {
+        let mut pages = self
+            .client
+            .list_secret_version_ids()
+            .secret_id(self.names.full(name)?)
+            .include_deprecated(true)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| map_sdk_error(Call::ListSecretVersionIds, e))?;
+            count += page
+                .versions()
+                .iter()
+                .filter(|v| {
+                    v.created_date()
+                        .is_some_and(|d| d.secs() >= since_unix_secs)
+                })
+                .count();
+        }
+        Ok(count)
     }
 }
 
@@ -536,7 +539,7 @@ impl CompareAndSwap for AwsBackend {
         value: &str,
         expected: Option<&str>,
     ) -> Result<String> {
-        check_value(value)?;
+        self.check_value(value)?;
         let full = self.names.full(name)?;
         let Some(expected) = expected else {
             // AWS answers a repeated CreateSecret with the same token and data as a no-op;

@@ -7,7 +7,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::types::Tag;
-use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
+use token_store_core::raw::{StoreUrl, env_var};
+use token_store_core::{EngineOptions, Error, Result, SecretIndexStore};
 
 use crate::backend::{AwsBackend, Deletion};
 use crate::calls::CountingInterceptor;
@@ -44,7 +45,7 @@ pub struct AwsSecretsManagerStoreBuilder {
 }
 
 fn config_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::ConfigInvalid, message).with_backend(BACKEND)
+    token_store_core::raw::config_error(BACKEND, message)
 }
 
 impl AwsSecretsManagerStoreBuilder {
@@ -108,39 +109,32 @@ impl AwsSecretsManagerStoreBuilder {
     /// Settings from the environment: the standard AWS chain plus [`PREFIX_ENV`].
     /// (`Result` like every backend's `from_env`; nothing here fails today.)
     pub fn from_env() -> Result<Self> {
-        let mut builder = Self::default();
-        if let Ok(prefix) = std::env::var(PREFIX_ENV)
-            && !prefix.is_empty()
-        {
-            builder.prefix = Some(prefix);
-        }
-        Ok(builder)
+        Ok(Self {
+            prefix: env_var(PREFIX_ENV),
+            ..Self::default()
+        })
     }
 
     /// Settings from `aws-secretsmanager://<prefix>?region=..&endpoint=..&kms_key_id=..&recovery_window_days=..`
     /// (every part optional; the prefix is everything between `//` and `?`, `/` included).
     pub fn from_url(url: &str) -> Result<Self> {
-        let rest = url
-            .strip_prefix(URL_SCHEME)
-            .and_then(|r| r.strip_prefix("://"))
-            .ok_or_else(|| config_error(format!("the URL must start with {URL_SCHEME}://")))?;
-        let (prefix, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let mut builder = Self::default();
-        if !prefix.is_empty() {
-            builder.prefix = Some(prefix.to_string());
-        }
-        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            builder = match key.as_ref() {
+        let url = StoreUrl::parse(url, URL_SCHEME, BACKEND)?;
+        let mut builder = Self {
+            prefix: url.whole_prefix().map(str::to_owned),
+            ..Self::default()
+        };
+        for (key, value) in url.params() {
+            builder = match key {
                 "region" => builder.region(value),
                 "endpoint" | "endpoint_url" => builder.endpoint(value),
                 "kms_key_id" => builder.kms_key_id(value),
                 "recovery_window_days" => {
                     builder.recovery_window_days(value.parse().map_err(|_| {
-                        config_error("recovery_window_days must be a number of days (7..=30)")
+                        url.error("recovery_window_days must be a number of days (7..=30)")
                     })?)
                 }
                 "force_delete" if value == "true" => builder.force_delete(),
-                other => return Err(config_error(format!("unknown URL parameter {other:?}"))),
+                other => return Err(url.unknown_param(other)),
             };
         }
         Ok(builder)
@@ -148,7 +142,7 @@ impl AwsSecretsManagerStoreBuilder {
 
     fn validate(&self) -> Result<(Names, Deletion, Vec<Tag>)> {
         let prefix = self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX);
-        let names = Names::new(prefix).map_err(|e| config_error(e.message().to_string()))?;
+        let names = Names::new(prefix)?;
         let deletion = self.deletion.unwrap_or(Deletion::Force);
         if let Deletion::RecoveryWindow(days) = deletion
             && !(7..=30).contains(&days)
@@ -223,6 +217,7 @@ impl AwsSecretsManagerStoreBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use token_store_core::ErrorKind;
 
     #[test]
     fn url_parts_are_read() {

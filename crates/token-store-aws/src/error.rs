@@ -3,6 +3,7 @@
 
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use token_store_core::raw::http_status_kind;
 use token_store_core::{Error, ErrorKind};
 
 /// Backend name in errors.
@@ -17,6 +18,7 @@ pub(crate) enum Call {
     PutSecretValue,
     DeleteSecret,
     ListSecrets,
+    ListSecretVersionIds,
     RestoreSecret,
 }
 
@@ -30,6 +32,7 @@ impl Call {
             Self::PutSecretValue => "PutSecretValue",
             Self::DeleteSecret => "DeleteSecret",
             Self::ListSecrets => "ListSecrets",
+            Self::ListSecretVersionIds => "ListSecretVersionIds",
             Self::RestoreSecret => "RestoreSecret",
         }
     }
@@ -79,13 +82,14 @@ pub(crate) fn classify(
         "InternalServiceError" | "InternalFailure" | "InternalError" | "ServiceUnavailable" => {
             (Unavailable, "Secrets Manager had an internal error")
         }
+        // AWS answers most errors, throttling included, with HTTP 400: an unknown code with
+        // 400 says nothing about the input.
         _ => match status {
-            Some(404) => (NotFound, "not found"),
-            Some(401) => (Unauthenticated, "unauthenticated"),
-            Some(403) => (PermissionDenied, "access denied"),
-            Some(429) => (RateLimited, "the request was throttled"),
-            Some(500..=599) => (Unavailable, "Secrets Manager is unavailable"),
-            _ => (Unexpected, "unexpected error from Secrets Manager"),
+            Some(400) | None => (Unexpected, "unexpected error from Secrets Manager"),
+            Some(status) => match http_status_kind(status).0 {
+                Unexpected => (Unexpected, "unexpected error from Secrets Manager"),
+                kind => (kind, "Secrets Manager answered an HTTP error"),
+            },
         },
     }
 }

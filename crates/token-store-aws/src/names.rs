@@ -6,52 +6,36 @@
 //! relative name becomes `/`: `index` → `<prefix>index`, `token-42` → `<prefix>token/42`.
 //! Relative names never contain `/`, so the mapping is reversible.
 
-use token_store_core::{Error, Result};
+use token_store_core::Result;
+use token_store_core::raw::NameRules;
+
+use crate::error::BACKEND;
 
 /// The prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "token-store/";
 
-/// Longest name we create (the smaller of AWS's two documented limits).
-const MAX_NAME: usize = 256;
-/// Longest relative name the engine uses (`token-` and a 10-digit id), with room to spare.
-const MAX_RELATIVE: usize = 24;
+/// AWS's naming rules as this crate uses them.
+pub(crate) const RULES: NameRules = NameRules {
+    backend: BACKEND,
+    max_name: 256,
+    relative_reserve: 24,
+    prefix_char: |c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c),
+    prefix_chars: "letters, digits and /_+=.@- (AWS's name characters)",
+};
 
-/// Longest accepted prefix.
-pub const MAX_PREFIX: usize = MAX_NAME - MAX_RELATIVE;
+/// The longest prefix allowed: 256 minus room for the engine's relative names.
+pub const MAX_PREFIX: usize = 232;
 
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)
-}
-
-/// Check a prefix against AWS's naming rules.
-pub fn validate_prefix(prefix: &str) -> Result<()> {
-    if prefix.is_empty() {
-        return Err(Error::invalid_input("the secret name prefix is empty"));
-    }
-    if prefix.len() > MAX_PREFIX {
-        return Err(Error::invalid_input(format!(
-            "the secret name prefix is {} characters; at most {MAX_PREFIX} are allowed",
-            prefix.len()
-        )));
-    }
-    if let Some(bad) = prefix.chars().find(|c| !is_name_char(*c)) {
-        return Err(Error::invalid_input(format!(
-            "the secret name prefix holds {bad:?}; AWS allows only letters, digits and /_+=.@-"
-        )));
-    }
-    Ok(())
-}
-
-/// Maps the engine's relative names to full secret names under one prefix and back.
+/// A namespace: the prefix every secret name of a store starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
     prefix: String,
 }
 
 impl Names {
-    /// Names under `prefix` (validated).
+    /// Check `prefix` against AWS's rules (`ConfigInvalid` when it breaks them).
     pub fn new(prefix: &str) -> Result<Self> {
-        validate_prefix(prefix)?;
+        RULES.check_prefix(prefix)?;
         Ok(Self {
             prefix: prefix.to_string(),
         })
@@ -62,27 +46,16 @@ impl Names {
         &self.prefix
     }
 
-    /// Full secret name of a relative name (`[a-z0-9-]`, checked).
+    /// The full secret name of a relative name (`InvalidInput` when it is not one).
     pub fn full(&self, relative: &str) -> Result<String> {
-        let valid = !relative.is_empty()
-            && relative.len() <= MAX_RELATIVE
-            && relative
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid {
-            return Err(Error::invalid_input(format!(
-                "secret name {relative:?} is not a relative name of [a-z0-9-]"
-            )));
-        }
+        RULES.check_relative(relative)?;
         Ok(format!("{}{}", self.prefix, relative.replace('-', "/")))
     }
 
-    /// The relative name of a full name under this prefix, `None` for names outside it.
+    /// The relative name of a full name in this namespace, if it is one of ours.
     pub fn relative(&self, full: &str) -> Option<String> {
-        let rest = full.strip_prefix(&self.prefix)?;
-        let relative = rest.replace('/', "-");
-        self.full(&relative).ok().filter(|f| f == full)?;
-        Some(relative)
+        let relative = full.strip_prefix(&self.prefix)?.replace('/', "-");
+        (self.full(&relative).ok()? == full).then_some(relative)
     }
 }
 
@@ -105,8 +78,9 @@ mod tests {
 
     #[test]
     fn prefixes_follow_aws_rules() {
+        assert_eq!(RULES.max_prefix(), MAX_PREFIX);
         for good in ["a", "token-store/", "x_+=.@-/y", &"p".repeat(MAX_PREFIX)] {
-            assert!(validate_prefix(good).is_ok(), "{good}");
+            assert!(Names::new(good).is_ok(), "{good}");
         }
         for bad in [
             "",
@@ -116,7 +90,7 @@ mod tests {
             "star*",
             &"p".repeat(MAX_PREFIX + 1),
         ] {
-            assert!(validate_prefix(bad).is_err(), "{bad}");
+            assert!(Names::new(bad).is_err(), "{bad}");
         }
     }
 

@@ -23,5 +23,7 @@ token_store_core::cloud_store!(
     /// | each lost index compare-and-swap | + 2: the refused `PutSecretValue` and the re-read |
     AwsSecretsManagerStore,
     AwsBackend,
-    AwsSecretsManagerStoreBuilder
+    AwsSecretsManagerStoreBuilder,
+    crate::config::URL_SCHEME,
+    "aws"
 );

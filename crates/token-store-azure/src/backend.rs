@@ -169,18 +169,9 @@ impl AzureBackend {
     }
 
     fn check_size(&self, value: &str, operation: &'static str) -> Result<()> {
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "value is {} bytes; Key Vault holds at most {MAX_VALUE_BYTES}",
-                    value.len()
-                ),
-            )
-            .with_backend("azure")
-            .with_operation(operation));
-        }
-        Ok(())
+        self.limits()
+            .check_value_size("azure", value)
+            .map_err(|e| e.with_operation(operation))
     }
 
     fn cache(&self, relative: &str, version: &str, value: &str) {

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::ClientOptions;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
+use token_store_core::raw::{StoreUrl, env_var};
 use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
 
 use crate::backend::{AzureBackend, DeleteMode, OWNER_TAG};
 use crate::credential::default_credential;
 use crate::error::map_error;
-use crate::names::validate_prefix;
+use crate::names::RULES;
 use crate::store::AzureKeyVaultStore;
 
 /// Secret name prefix used when none is configured.
@@ -58,7 +59,7 @@ impl std::fmt::Debug for AzureKeyVaultStoreBuilder {
 }
 
 fn config(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::ConfigInvalid, message).with_backend("azure")
+    token_store_core::raw::config_error("azure", message)
 }
 
 impl AzureKeyVaultStoreBuilder {
@@ -137,7 +138,7 @@ impl AzureKeyVaultStoreBuilder {
             ));
         }
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
-        validate_prefix(&prefix)?;
+        RULES.check_prefix(&prefix)?;
         if self.tags.len() + 1 > MAX_TAGS {
             return Err(config(format!(
                 "Key Vault allows {MAX_TAGS} tags per secret, one is {}",
@@ -198,13 +199,11 @@ impl AzureKeyVaultStoreBuilder {
     /// Configuration from the environment: [`VAULT_URL_ENV`] (required), [`PREFIX_ENV`],
     /// [`DELETE_MODE_ENV`], and the default credential chain.
     pub fn from_env() -> Result<Self> {
-        let url = std::env::var(VAULT_URL_ENV)
-            .map_err(|_| config(format!("{VAULT_URL_ENV} is not set")))?;
+        let url =
+            env_var(VAULT_URL_ENV).ok_or_else(|| config(format!("{VAULT_URL_ENV} is not set")))?;
         let mut builder = Self::default().vault_url(url);
-        if let Ok(prefix) = std::env::var(PREFIX_ENV) {
-            builder = builder.prefix(prefix);
-        }
-        if let Ok(mode) = std::env::var(DELETE_MODE_ENV) {
+        builder.prefix = env_var(PREFIX_ENV);
+        if let Some(mode) = env_var(DELETE_MODE_ENV) {
             builder = builder.delete_mode(parse_delete_mode(&mode)?);
         }
         Ok(builder)
@@ -215,33 +214,15 @@ impl AzureKeyVaultStoreBuilder {
     /// HTTPS; an empty prefix means [`DEFAULT_PREFIX`]. Credentials come from the default
     /// chain.
     pub fn from_url(url: &str) -> Result<Self> {
-        let parsed = url::Url::parse(url).map_err(|e| config(format!("not a URL: {e}")))?;
-        if parsed.scheme() != URL_SCHEME {
-            return Err(config(format!("expected a {URL_SCHEME}:// URL")));
-        }
-        let host = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| config("the URL names no vault host"))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(config(
-                "credentials do not belong in the URL; use the credential chain",
-            ));
-        }
-        let vault = match parsed.port() {
-            Some(port) => format!("https://{host}:{port}/"),
-            None => format!("https://{host}/"),
-        };
-        let mut builder = Self::default().vault_url(vault);
-        let prefix = parsed.path().trim_start_matches('/');
-        if !prefix.is_empty() {
-            builder = builder.prefix(prefix);
-        }
-        for (key, value) in parsed.query_pairs() {
-            match key.as_ref() {
-                "delete" => builder = builder.delete_mode(parse_delete_mode(&value)?),
-                other => return Err(config(format!("unknown URL parameter {other:?}"))),
-            }
+        let url = StoreUrl::parse(url, URL_SCHEME, "azure")?;
+        let (vault, prefix) = url.location_and_prefix("vault host")?;
+        let mut builder = Self::default().vault_url(format!("https://{vault}/"));
+        builder.prefix = prefix.map(str::to_owned);
+        for (key, value) in url.params() {
+            builder = match key {
+                "delete" => builder.delete_mode(parse_delete_mode(value)?),
+                other => return Err(url.unknown_param(other)),
+            };
         }
         Ok(builder)
     }

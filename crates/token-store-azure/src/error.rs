@@ -6,6 +6,7 @@
 
 use azure_core::error::ErrorKind as AzureKind;
 use azure_core::http::headers::RETRY_AFTER;
+use token_store_core::raw::http_status_kind;
 use token_store_core::{Error, ErrorKind};
 
 /// Map a client error from `operation` into a token-store error, keeping it as the source.
@@ -63,20 +64,13 @@ pub(crate) fn map_error(error: azure_core::Error, operation: &'static str) -> Er
         .with_source(error)
 }
 
-/// The kind of an HTTP status and whether retrying the same call may succeed.
+/// Key Vault's HTTP statuses: 409 is a name held by a deleted secret not purged yet, or one
+/// being deleted or recovered (ObjectIsDeletedButRecoverable, ObjectIsBeingDeleted,
+/// ObjectIsBeingRecovered), which passes.
 fn from_status(status: u16) -> (ErrorKind, bool) {
     match status {
-        400 => (ErrorKind::InvalidInput, false),
-        401 => (ErrorKind::Unauthenticated, false),
-        403 => (ErrorKind::PermissionDenied, false),
-        404 => (ErrorKind::NotFound, false),
-        // ObjectIsDeletedButRecoverable / ObjectIsBeingDeleted / ObjectIsBeingRecovered.
         409 => (ErrorKind::Conflict, true),
-        413 => (ErrorKind::TooLarge, false),
-        429 => (ErrorKind::RateLimited, true),
-        501 => (ErrorKind::Unsupported, false),
-        408 | 500 | 502..=504 => (ErrorKind::Unavailable, true),
-        _ => (ErrorKind::Unexpected, false),
+        other => http_status_kind(other),
     }
 }
 

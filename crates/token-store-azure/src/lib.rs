@@ -95,4 +95,4 @@ pub use config::{
     VAULT_URL_ENV,
 };
 pub use names::MAX_PREFIX;
-pub use store::AzureKeyVaultStore;
+pub use store::{AzureKeyVaultStore, SCHEME};

@@ -10,5 +10,7 @@ token_store_core::cloud_store!(
     /// [`from_url`](Self::from_url) (`azure-keyvault://<vault-host>/<prefix>`).
     AzureKeyVaultStore,
     AzureBackend,
-    AzureKeyVaultStoreBuilder
+    AzureKeyVaultStoreBuilder,
+    crate::config::URL_SCHEME,
+    "azure"
 );

@@ -3,29 +3,16 @@
 
 use std::path::PathBuf;
 
-use token_store::aws::AwsSecretsManagerStoreBuilder;
-use token_store::azure::AzureKeyVaultStoreBuilder;
-use token_store::gcp::GcpSecretManagerStoreBuilder;
-use token_store::{Error, ErrorKind, Result};
+use token_store::Result;
 
 use crate::store::kind_of;
 
-/// The backend a URL names, after parsing it the way the backend will (cloud URLs fully;
+/// The backend a URL names, after checking it the way the backend will (cloud URLs fully;
 /// file and SQL URLs are checked when the store is opened).
 pub fn parse(url: &str) -> Result<&'static str> {
-    let kind = kind_of(url).ok_or_else(|| {
-        Error::new(
-            ErrorKind::ConfigInvalid,
-            "unknown store URL scheme; known: file, sqlite, mysql, aws-secretsmanager, gcp-secretmanager, azure-keyvault, memory",
-        )
-    })?;
-    match kind {
-        "aws" => AwsSecretsManagerStoreBuilder::from_url(url).map(drop)?,
-        "gcp" => GcpSecretManagerStoreBuilder::from_url(url).map(drop)?,
-        "azure" => AzureKeyVaultStoreBuilder::from_url(url).map(drop)?,
-        _ => {}
-    }
-    Ok(kind)
+    let scheme = token_store::scheme_of(url)?;
+    (scheme.check)(url)?;
+    Ok(scheme.backend)
 }
 
 fn var(name: &str) -> Option<String> {

@@ -4,10 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use token_store::aws::{AwsBackend, AwsSecretsManagerStoreBuilder};
-use token_store::azure::AzureKeyVaultStoreBuilder;
-use token_store::gcp::GcpSecretManagerStoreBuilder;
-use token_store::raw::{SecretBackend, SecretIndexStore};
+use token_store::raw::{Opened, SecretBackend, SecretIndexStore};
 use token_store::{CallCounter, Result, TokenStore};
 
 /// Service calls by operation name.
@@ -19,8 +16,6 @@ pub struct Cloud {
     pub engine: SecretIndexStore,
     /// The secret backend under the engine.
     pub backend: Arc<dyn SecretBackend>,
-    /// The AWS backend itself, for AWS-only checks (version quotas).
-    pub aws: Option<Arc<AwsBackend>>,
     /// The backend's service call counter.
     calls: CallCounter,
 }
@@ -45,69 +40,29 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// The backend name a store URL selects, from its scheme (`None` when unknown).
+/// The backend name a store URL selects, from its registered scheme (`None` when unknown).
 pub fn kind_of(url: &str) -> Option<&'static str> {
-    let scheme = url.split_once("://")?.0;
-    Some(match scheme {
-        "file" => "file",
-        "sqlite" => "sqlite",
-        "mysql" => "mysql",
-        "memory" => "memory",
-        "aws-secretsmanager" => "aws",
-        "gcp-secretmanager" => "gcp",
-        "azure-keyvault" => "azure",
-        _ => return None,
-    })
+    token_store::scheme_of(url)
+        .ok()
+        .map(|scheme| scheme.backend)
 }
 
-/// Open the store `url` names. Cloud stores are built from their backend so the engine
-/// and the call counters stay reachable; every other scheme goes through `token_store::open`.
+/// Open the store `url` names, through the scheme its backend registered. Cloud stores keep
+/// their engine and call counter reachable.
 pub async fn open(url: &str) -> Result<Store> {
-    let kind = kind_of(url).unwrap_or("unknown");
-    let cloud = match kind {
-        "aws" => {
-            let backend = Arc::new(
-                AwsSecretsManagerStoreBuilder::from_url(url)?
-                    .build_backend()
-                    .await?,
-            );
-            let mut cloud = cloud(backend.clone(), backend.calls());
-            cloud.aws = Some(backend);
-            Some(cloud)
-        }
-        "gcp" => {
-            let backend = Arc::new(
-                GcpSecretManagerStoreBuilder::from_url(url)?
-                    .build_backend()
-                    .await?,
-            );
-            Some(cloud(backend.clone(), backend.calls()))
-        }
-        "azure" => {
-            let backend = Arc::new(
-                AzureKeyVaultStoreBuilder::from_url(url)?
-                    .build_backend()
-                    .await?,
-            );
-            Some(cloud(backend.clone(), backend.calls()))
-        }
-        _ => None,
+    let scheme = token_store::scheme_of(url)?;
+    let inner = match (scheme.open)(url).await? {
+        Opened::Backend { backend, calls } => Inner::Cloud(Box::new(Cloud {
+            engine: SecretIndexStore::new(backend.clone()),
+            backend,
+            calls,
+        })),
+        plain => Inner::Plain(plain.into_store()),
     };
-    let inner = match cloud {
-        Some(cloud) => Inner::Cloud(Box::new(cloud)),
-        None => Inner::Plain(token_store::open(url).await?),
-    };
-    Ok(Store { kind, inner })
-}
-
-fn cloud<B: SecretBackend + 'static>(backend: Arc<B>, calls: &CallCounter) -> Cloud {
-    let backend: Arc<dyn SecretBackend> = backend;
-    Cloud {
-        engine: SecretIndexStore::new(backend.clone()),
-        backend,
-        aws: None,
-        calls: calls.clone(),
-    }
+    Ok(Store {
+        kind: scheme.backend,
+        inner,
+    })
 }
 
 impl Store {

@@ -158,6 +158,25 @@ pub struct BackendLimits {
     pub versions_per_generation: Option<u32>,
 }
 
+impl BackendLimits {
+    /// `TooLarge` (of `backend`) when `value` exceeds [`max_value_bytes`](Self::max_value_bytes);
+    /// backends check before calling the service.
+    pub fn check_value_size(&self, backend: &'static str, value: &str) -> Result<()> {
+        if value.len() <= self.max_value_bytes {
+            return Ok(());
+        }
+        Err(crate::Error::new(
+            crate::ErrorKind::TooLarge,
+            format!(
+                "the value is {} bytes; the service holds at most {}",
+                value.len(),
+                self.max_value_bytes
+            ),
+        )
+        .with_backend(backend))
+    }
+}
+
 /// A small secret-manager primitive; the engine ([`crate::SecretIndexStore`]) builds the
 /// whole [`crate::TokenStore`] on it.
 ///
@@ -207,4 +226,15 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
     /// Relative names of all existing secrets whose name starts with `prefix`, each once,
     /// reading every page.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
+
+    /// How many versions secret `name` received since `since_unix_secs` (Unix seconds), for
+    /// services that cap versions per day ([`BackendLimits::versions_per_day`]); by default
+    /// `Unsupported`.
+    async fn versions_created_since(&self, name: &str, since_unix_secs: i64) -> Result<usize> {
+        let _ = (name, since_unix_secs);
+        Err(crate::Error::new(
+            crate::ErrorKind::Unsupported,
+            "this backend does not count versions by date",
+        ))
+    }
 }

@@ -5,12 +5,32 @@
 /// [`TokenStore`](crate::TokenStore), with `builder()`, `from_env()`, `from_url()`,
 /// `from_backend()`, `engine()`, `backend()`, `calls()` and `repair()`.
 ///
+/// It also defines `SCHEME`, the backend's [`Scheme`](crate::raw::Scheme) for `$url_scheme`
+/// URLs (the one line that registers the backend with `token_store::open` and the CLI).
+///
 /// `$backend` must have `calls(&self) -> &CallCounter`; `$builder` must be `Default` and have
-/// `from_env() -> Result<Self>`, `from_url(&str) -> Result<Self>` and
-/// `async build(self) -> Result<$store>` (which calls `$store::new`).
+/// `from_env() -> Result<Self>`, `from_url(&str) -> Result<Self>`,
+/// `async build_backend(self) -> Result<$backend>` and `async build(self) -> Result<$store>`
+/// (which calls `$store::new`).
 #[macro_export]
 macro_rules! cloud_store {
-    ($(#[$meta:meta])* $store:ident, $backend:ty, $builder:ty) => {
+    ($(#[$meta:meta])* $store:ident, $backend:ty, $builder:ty, $url_scheme:expr, $name:literal) => {
+        /// This backend's store-URL scheme, for `token_store::open`.
+        pub static SCHEME: $crate::raw::Scheme = $crate::raw::Scheme {
+            scheme: $url_scheme,
+            backend: $name,
+            check: |url| <$builder>::from_url(url).map(drop),
+            open: |url| {
+                ::std::boxed::Box::pin(async move {
+                    let backend = <$builder>::from_url(url)?.build_backend().await?;
+                    let calls = backend.calls().clone();
+                    let backend: ::std::sync::Arc<dyn $crate::raw::SecretBackend> =
+                        ::std::sync::Arc::new(backend);
+                    Ok($crate::raw::Opened::Backend { backend, calls })
+                })
+            },
+        };
+
         $(#[$meta])*
         #[derive(Debug)]
         pub struct $store {

@@ -56,6 +56,24 @@ impl ErrorKind {
     }
 }
 
+/// The kind of an HTTP error status and whether retrying the same call may succeed, as REST
+/// services commonly mean it. A backend matches its own exceptions first (Key Vault's 409
+/// is a retryable conflict, Secret Manager's an existing secret).
+pub fn http_status_kind(status: u16) -> (ErrorKind, bool) {
+    match status {
+        400 => (ErrorKind::InvalidInput, false),
+        401 => (ErrorKind::Unauthenticated, false),
+        403 => (ErrorKind::PermissionDenied, false),
+        404 => (ErrorKind::NotFound, false),
+        409 | 412 => (ErrorKind::Conflict, false),
+        413 => (ErrorKind::TooLarge, false),
+        429 => (ErrorKind::RateLimited, true),
+        501 => (ErrorKind::Unsupported, false),
+        408 | 500 | 502..=504 => (ErrorKind::Unavailable, true),
+        _ => (ErrorKind::Unexpected, false),
+    }
+}
+
 type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A token-store error: a [`ErrorKind`], the backend and operation it came from, a message

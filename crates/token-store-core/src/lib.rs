@@ -6,10 +6,13 @@
 mod backend;
 mod calls;
 mod cloud_store;
+mod config;
 mod engine;
 mod error;
 pub mod lookup;
 mod memory;
+mod names;
+mod registry;
 mod store;
 mod token;
 
@@ -34,11 +37,15 @@ pub mod raw {
     pub use crate::backend::{
         BackendLimits, CompareAndSwap, IndexProtocol, MergeLog, Protocol, SecretBackend, Versioned,
     };
+    pub use crate::config::{StoreUrl, config_error, env_var};
     pub use crate::engine::{
         Clock, INDEX_NAME, SHARD_PREFIX, SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX,
         VERSIONS_PER_GENERATION, is_index_secret, token_secret_name,
     };
+    pub use crate::error::http_status_kind;
     pub use crate::lookup;
+    pub use crate::names::NameRules;
+    pub use crate::registry::{MEMORY_SCHEME, Opened, Opening, Scheme};
 }
 pub use memory::MemoryStore;
 pub use store::TokenStore;

@@ -69,4 +69,4 @@ mod format;
 mod store;
 
 pub use format::HEADER;
-pub use store::{DEFAULT_FILE, ENV_VAR, FileStore};
+pub use store::{DEFAULT_FILE, ENV_VAR, FileStore, SCHEME};

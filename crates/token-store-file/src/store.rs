@@ -22,6 +22,14 @@ pub const DEFAULT_FILE: &str = "sdk_tokens.txt";
 
 const BACKEND: &str = "file";
 
+token_store_core::store_scheme!(
+    /// The `file://` scheme, for `token_store::open`.
+    SCHEME,
+    "file",
+    BACKEND,
+    |url| FileStore::from_url(url)?
+);
+
 /// Tokens in the Zoho SDK's CSV token file, shareable with a Python service on the Zoho SDK.
 ///
 /// Every change is a read-modify-write under an exclusive `flock` on `<file>.lock` and

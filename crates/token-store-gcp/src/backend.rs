@@ -26,7 +26,8 @@ use token_store_core::{
 
 use crate::config::GcpReplication;
 use crate::error::map_error;
-use crate::names::{Names, validate_relative, version_number};
+use crate::names::{Names, RULES, version_number};
+use google_cloud_gax::paginator::Paginator as _;
 use token_store_core::CallCounter;
 
 /// Largest secret payload Secret Manager accepts (64 KiB).
@@ -59,14 +60,6 @@ impl std::fmt::Debug for GcpBackend {
             .field("replication", &self.replication)
             .finish_non_exhaustive()
     }
-}
-
-fn value_too_large(len: usize) -> Error {
-    Error::new(
-        ErrorKind::TooLarge,
-        format!("value is {len} bytes; Secret Manager holds at most {MAX_VALUE_BYTES} per version"),
-    )
-    .with_backend("gcp")
 }
 
 fn bad_answer(operation: &'static str, what: &str) -> Error {
@@ -176,7 +169,7 @@ impl GcpBackend {
     }
 
     async fn create_secret(&self, relative: &str, operation: &'static str) -> Result<()> {
-        validate_relative(relative)?;
+        RULES.check_relative(relative)?;
         let id = format!("{}{relative}", self.names.prefix());
         let secret = Secret::new()
             .set_replication(self.replication.to_model())
@@ -218,20 +211,19 @@ impl GcpBackend {
     /// Numbers of the enabled versions of a secret, ascending (every page).
     async fn enabled_versions(&self, relative: &str, operation: &'static str) -> Result<Vec<u64>> {
         let parent = self.names.secret(relative)?;
+        let mut request = self
+            .client
+            .list_secret_versions()
+            .set_parent(parent)
+            .set_filter("state:ENABLED");
+        if let Some(size) = self.page_size {
+            request = request.set_page_size(size);
+        }
+        let mut pages = request.by_page();
         let mut numbers = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut request = self
-                .client
-                .list_secret_versions()
-                .set_parent(parent.clone())
-                .set_filter("state:ENABLED")
-                .set_page_token(token);
-            if let Some(size) = self.page_size {
-                request = request.set_page_size(size);
-            }
+        while let Some(page) = pages.next().await {
             self.calls.record("ListSecretVersions");
-            let page = match request.send().await {
+            let page = match page {
                 Ok(page) => page,
                 Err(e) => {
                     let error = map_error(e, operation);
@@ -248,10 +240,6 @@ impl GcpBackend {
                     .filter(|v| v.state == secret_version::State::Enabled)
                     .filter_map(|v| version_number(&v.name)),
             );
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            token = page.next_page_token;
         }
         numbers.sort_unstable();
         numbers.dedup();
@@ -350,17 +338,17 @@ impl SecretBackend for GcpBackend {
     }
 
     async fn create(&self, name: &str, value: &str) -> Result<String> {
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(value_too_large(value.len()).with_operation("create"));
-        }
+        self.limits()
+            .check_value_size("gcp", value)
+            .map_err(|e| e.with_operation("create"))?;
         self.create_secret(name, "create").await?;
         self.add_version(name, value, "create").await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(value_too_large(value.len()).with_operation("put"));
-        }
+        self.limits()
+            .check_value_size("gcp", value)
+            .map_err(|e| e.with_operation("put"))?;
         let version = match self.add_version(name, value, "put").await {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 match self.create_secret(name, "put").await {
@@ -393,33 +381,28 @@ impl SecretBackend for GcpBackend {
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         if !prefix.is_empty() {
-            validate_relative(prefix)?;
+            RULES.check_relative(prefix)?;
         }
         let filter = format!("name:{}{prefix}", self.names.prefix());
+        let mut request = self
+            .client
+            .list_secrets()
+            .set_parent(self.names.parent())
+            .set_filter(filter);
+        if let Some(size) = self.page_size {
+            request = request.set_page_size(size);
+        }
+        let mut pages = request.by_page();
         let mut names = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut request = self
-                .client
-                .list_secrets()
-                .set_parent(self.names.parent())
-                .set_filter(filter.clone())
-                .set_page_token(token);
-            if let Some(size) = self.page_size {
-                request = request.set_page_size(size);
-            }
+        while let Some(page) = pages.next().await {
             self.calls.record("ListSecrets");
-            let page = request.send().await.map_err(|e| map_error(e, "list"))?;
+            let page = page.map_err(|e| map_error(e, "list"))?;
             // The filter is a substring match (and some emulators ignore it): check exactly here.
             names.extend(
                 page.secrets
                     .iter()
                     .filter_map(|s| self.names.relative_of(&s.name, prefix)),
             );
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            token = page.next_page_token;
         }
         names.sort();
         names.dedup();
@@ -430,9 +413,9 @@ impl SecretBackend for GcpBackend {
 #[async_trait]
 impl MergeLog for GcpBackend {
     async fn append(&self, name: &str, value: &str) -> Result<String> {
-        if value.len() > MAX_VALUE_BYTES {
-            return Err(value_too_large(value.len()).with_operation("append"));
-        }
+        self.limits()
+            .check_value_size("gcp", value)
+            .map_err(|e| e.with_operation("append"))?;
         self.add_version(name, value, "append").await
     }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {

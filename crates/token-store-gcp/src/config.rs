@@ -9,7 +9,8 @@ use google_cloud_auth::credentials::{Credentials, anonymous};
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Replication, replication};
-use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
+use token_store_core::raw::{StoreUrl, env_var};
+use token_store_core::{EngineOptions, Error, Result, SecretIndexStore};
 
 use crate::backend::GcpBackend;
 use crate::names::Names;
@@ -98,7 +99,7 @@ impl std::fmt::Debug for GcpSecretManagerStoreBuilder {
 }
 
 fn config_error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::ConfigInvalid, message).with_backend("gcp")
+    token_store_core::raw::config_error("gcp", message)
 }
 
 /// Label keys `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}` (the ASCII subset of GCP's rules).
@@ -265,14 +266,11 @@ impl GcpSecretManagerStoreBuilder {
     /// [`ENDPOINT_ENV`] (an emulator: anonymous credentials); otherwise Application Default
     /// Credentials.
     pub fn from_env() -> Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let project =
-            var(PROJECT_ENV).ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
+        let project = env_var(PROJECT_ENV)
+            .ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
         let mut builder = Self::default().project(project);
-        if let Some(prefix) = var(PREFIX_ENV) {
-            builder = builder.prefix(prefix);
-        }
-        if let Some(endpoint) = var(ENDPOINT_ENV) {
+        builder.prefix = env_var(PREFIX_ENV);
+        if let Some(endpoint) = env_var(ENDPOINT_ENV) {
             builder = builder.endpoint(endpoint).anonymous();
         }
         Ok(builder)
@@ -282,41 +280,19 @@ impl GcpSecretManagerStoreBuilder {
     /// An `http://` endpoint is an emulator and is called with anonymous credentials; an empty
     /// prefix means [`DEFAULT_PREFIX`]; `locations` selects user-managed replication.
     pub fn from_url(url: &str) -> Result<Self> {
-        let parsed =
-            url::Url::parse(url).map_err(|e| config_error("invalid store URL").with_source(e))?;
-        if parsed.scheme() != URL_SCHEME {
-            return Err(config_error(format!(
-                "store URL scheme must be {URL_SCHEME}://"
-            )));
-        }
-        let project = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| config_error("store URL needs a project"))?;
+        let url = StoreUrl::parse(url, URL_SCHEME, "gcp")?;
+        let (project, prefix) = url.location_and_prefix("project")?;
         let mut builder = Self::default().project(project);
-        let prefix = parsed.path().trim_start_matches('/');
-        if !prefix.is_empty() {
-            builder = builder.prefix(prefix);
-        }
-        for (key, value) in parsed.query_pairs() {
-            match key.as_ref() {
-                "endpoint" => {
-                    if value.starts_with("http://") {
-                        builder = builder.anonymous();
-                    }
-                    builder = builder.endpoint(value.into_owned());
-                }
-                "locations" => {
-                    builder = builder.replication(GcpReplication::UserManaged(
-                        value.split(',').map(str::to_owned).collect(),
-                    ));
-                }
-                other => {
-                    return Err(config_error(format!(
-                        "unknown store URL parameter {other:?}"
-                    )));
-                }
-            }
+        builder.prefix = prefix.map(str::to_owned);
+        for (key, value) in url.params() {
+            builder = match key {
+                "endpoint" if value.starts_with("http://") => builder.endpoint(value).anonymous(),
+                "endpoint" => builder.endpoint(value),
+                "locations" => builder.replication(GcpReplication::UserManaged(
+                    value.split(',').map(str::to_owned).collect(),
+                )),
+                other => return Err(url.unknown_param(other)),
+            };
         }
         Ok(builder)
     }
@@ -325,6 +301,7 @@ impl GcpSecretManagerStoreBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use token_store_core::ErrorKind;
 
     #[tokio::test]
     async fn rejects_bad_settings_before_any_call() {

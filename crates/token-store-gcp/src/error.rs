@@ -6,6 +6,7 @@
 
 use google_cloud_gax::error::Error as GaxError;
 use google_cloud_gax::error::rpc::Code;
+use token_store_core::raw::http_status_kind;
 use token_store_core::{Error, ErrorKind};
 
 /// Map a client error from `operation` into a token-store error, keeping it as the source.
@@ -62,18 +63,13 @@ fn from_code(code: Code) -> (ErrorKind, bool) {
     }
 }
 
+/// Secret Manager's HTTP statuses: 409 is an existing secret, and 500 is what the REST
+/// gateway of some emulators sends for every failure, so it says nothing.
 fn from_http(status: u16) -> (ErrorKind, bool) {
     match status {
-        400 => (ErrorKind::InvalidInput, false),
-        401 => (ErrorKind::Unauthenticated, false),
-        403 => (ErrorKind::PermissionDenied, false),
-        404 => (ErrorKind::NotFound, false),
         409 => (ErrorKind::AlreadyExists, false),
-        412 => (ErrorKind::Conflict, false),
-        429 => (ErrorKind::RateLimited, true),
-        501 => (ErrorKind::Unsupported, false),
-        502..=504 => (ErrorKind::Unavailable, true),
-        _ => (ErrorKind::Unexpected, false),
+        500 => (ErrorKind::Unexpected, false),
+        other => http_status_kind(other),
     }
 }
 

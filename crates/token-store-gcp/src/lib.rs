@@ -79,4 +79,4 @@ pub use config::{
     PROJECT_ENV, URL_SCHEME,
 };
 pub use google_cloud_auth::credentials::Credentials;
-pub use store::GcpSecretManagerStore;
+pub use store::{GcpSecretManagerStore, SCHEME};

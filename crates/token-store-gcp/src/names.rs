@@ -1,88 +1,82 @@
 //! Secret ids and resource names: `<prefix><relative name>` within GCP's rules.
 
-use token_store_core::{Error, ErrorKind, Result};
+use token_store_core::Result;
+use token_store_core::raw::{NameRules, config_error};
 
-/// Longest GCP secret id.
-const MAX_SECRET_ID: usize = 255;
-/// Room kept for the engine's relative names (`token-` + a 10-digit id is 16 characters).
-const RELATIVE_RESERVE: usize = 32;
+/// Secret Manager's secret-id rules: `[A-Za-z0-9_-]`, at most 255 characters.
+pub(crate) const RULES: NameRules = NameRules {
+    backend: "gcp",
+    max_name: 255,
+    relative_reserve: 32,
+    prefix_char: |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
+    prefix_chars: "letters, digits, '-' and '_'",
+};
 
-/// The project and prefix that place relative names into the service's namespace.
+/// A project and the prefix every secret id of a store starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Names {
     project: String,
     prefix: String,
 }
 
-fn is_id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_'
-}
-
 impl Names {
-    /// Validated names for `project` and secret-id `prefix`.
     pub(crate) fn new(project: &str, prefix: &str) -> Result<Self> {
         validate_project(project)?;
-        validate_prefix(prefix)?;
+        RULES.check_prefix(prefix)?;
         Ok(Self {
             project: project.to_owned(),
             prefix: prefix.to_owned(),
         })
     }
 
-    /// The project id.
     pub(crate) fn project(&self) -> &str {
         &self.project
     }
 
-    /// The secret-id prefix.
     pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
 
-    /// `projects/<project>`.
+    /// `projects/<project>`, the parent of every secret.
     pub(crate) fn parent(&self) -> String {
         format!("projects/{}", self.project)
     }
 
-    /// `projects/<project>/secrets/<prefix><relative>` for a checked relative name.
+    /// `projects/<project>/secrets/<prefix><relative>`.
     pub(crate) fn secret(&self, relative: &str) -> Result<String> {
-        validate_relative(relative)?;
+        RULES.check_relative(relative)?;
         Ok(format!(
             "projects/{}/secrets/{}{relative}",
             self.project, self.prefix
         ))
     }
 
-    /// The resource name of `version` (a number or `latest`) of a relative secret.
+    /// The resource name of one version of a secret.
     pub(crate) fn version(&self, relative: &str, version: &str) -> Result<String> {
         Ok(format!("{}/versions/{version}", self.secret(relative)?))
     }
 
-    /// The relative name of a listed secret resource name (`projects/<any>/secrets/<id>`)
-    /// when its id starts with our prefix followed by `relative_prefix`.
+    /// The relative name of a listed secret (the service names the project by number), when
+    /// it is ours and starts with `relative_prefix`.
     pub(crate) fn relative_of(&self, resource: &str, relative_prefix: &str) -> Option<String> {
         let id = resource
             .rsplit_once("/secrets/")
             .map_or(resource, |(_, id)| id);
-        let relative = id.strip_prefix(self.prefix.as_str())?;
-        (relative.starts_with(relative_prefix) && validate_relative(relative).is_ok())
-            .then(|| relative.to_owned())
+        RULES
+            .relative_of(&self.prefix, id, relative_prefix)
+            .map(str::to_owned)
     }
 }
 
-/// The version number at the end of a version resource name (`…/versions/7` → 7).
+/// The number of a version resource name (`…/versions/12`).
 pub(crate) fn version_number(resource: &str) -> Option<u64> {
     resource
         .rsplit_once("/versions/")
         .and_then(|(_, v)| v.parse().ok())
 }
 
-fn config_error(message: String) -> Error {
-    Error::new(ErrorKind::ConfigInvalid, message).with_backend("gcp")
-}
-
-/// A project id (`my-project-123`), domain-scoped id (`example.com:proj`) or number.
-pub(crate) fn validate_project(project: &str) -> Result<()> {
+/// Project ids: lowercase letters, digits, `-`, `.` and `:` (domain-scoped ids), at most 100.
+fn validate_project(project: &str) -> Result<()> {
     let ok = !project.is_empty()
         && project.len() <= 100
         && project
@@ -91,44 +85,19 @@ pub(crate) fn validate_project(project: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(config_error(format!(
-            "invalid GCP project id {project:?}: use lowercase letters, digits, '-', '.', ':'"
-        )))
-    }
-}
-
-/// A secret-id prefix: 1..=223 characters of `[A-Za-z0-9_-]`, so every secret id stays within 255.
-pub(crate) fn validate_prefix(prefix: &str) -> Result<()> {
-    let max = MAX_SECRET_ID - RELATIVE_RESERVE;
-    if prefix.is_empty() || prefix.len() > max || !prefix.chars().all(is_id_char) {
-        return Err(config_error(format!(
-            "invalid secret-id prefix {prefix:?}: use 1..={max} characters of letters, digits, '-' and '_'"
-        )));
-    }
-    Ok(())
-}
-
-/// A relative name from the engine: `[a-z0-9-]`, 1..=32 characters.
-pub(crate) fn validate_relative(relative: &str) -> Result<()> {
-    let ok = !relative.is_empty()
-        && relative.len() <= RELATIVE_RESERVE
-        && relative
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::InvalidInput,
-            format!("invalid relative secret name {relative:?}"),
-        )
-        .with_backend("gcp"))
+        Err(config_error(
+            "gcp",
+            format!(
+                "invalid GCP project id {project:?}: use lowercase letters, digits, '-', '.', ':'"
+            ),
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use token_store_core::ErrorKind;
 
     #[test]
     fn builds_resource_names() {

@@ -10,5 +10,7 @@ token_store_core::cloud_store!(
     /// [`from_url`](Self::from_url) (`gcp-secretmanager://<project>/<prefix>?endpoint=…`).
     GcpSecretManagerStore,
     GcpBackend,
-    GcpSecretManagerStoreBuilder
+    GcpSecretManagerStoreBuilder,
+    crate::config::URL_SCHEME,
+    "gcp"
 );

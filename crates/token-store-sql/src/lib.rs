@@ -92,7 +92,9 @@ mod table;
 mod url;
 
 #[cfg(feature = "mysql")]
-pub use mysql::{DEFAULT_DATABASE, MYSQL_URL_ENV, MySqlStore, MySqlStoreBuilder};
+pub use mysql::{DEFAULT_DATABASE, MYSQL_SCHEME, MYSQL_URL_ENV, MySqlStore, MySqlStoreBuilder};
 pub use schema::{COLUMNS, DEFAULT_TABLE, MAX_FIELD_BYTES};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{DEFAULT_SQLITE_FILE, SQLITE_URL_ENV, SqliteStore, SqliteStoreBuilder};
+pub use sqlite::{
+    DEFAULT_SQLITE_FILE, SQLITE_SCHEME, SQLITE_URL_ENV, SqliteStore, SqliteStoreBuilder,
+};

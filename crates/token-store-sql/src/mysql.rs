@@ -15,6 +15,14 @@ use crate::url::split_table;
 
 const BACKEND: &str = "mysql";
 
+token_store_core::store_scheme!(
+    /// The `mysql://` scheme, for `token_store::open`.
+    MYSQL_SCHEME,
+    "mysql",
+    BACKEND,
+    |url| MySqlStore::from_url(url).await?
+);
+
 /// The environment variable [`MySqlStore::from_env`] reads.
 pub const MYSQL_URL_ENV: &str = "TOKEN_STORE_MYSQL_URL";
 

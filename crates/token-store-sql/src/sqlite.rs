@@ -16,6 +16,14 @@ use crate::url::split_table;
 
 const BACKEND: &str = "sqlite";
 
+token_store_core::store_scheme!(
+    /// The `sqlite://` scheme, for `token_store::open`.
+    SQLITE_SCHEME,
+    "sqlite",
+    BACKEND,
+    |url| SqliteStore::from_url(url).await?
+);
+
 /// The environment variable [`SqliteStore::from_env`] reads.
 pub const SQLITE_URL_ENV: &str = "TOKEN_STORE_SQLITE_URL";
 

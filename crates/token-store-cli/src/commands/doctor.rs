@@ -11,9 +11,9 @@ use crate::credentials;
 use crate::error::{CHECK_FAILED, CliError, OK};
 use crate::store::{self, Cloud, Store};
 
-/// Versions written to one AWS secret in 24 hours that `doctor` reports as at risk (AWS
-/// allows about 100).
-const AWS_VERSIONS_AT_RISK: usize = 80;
+/// Share of a per-secret daily version cap (AWS: 100) at which `doctor` reports the index
+/// secret as at risk.
+const AT_RISK_PERCENT: usize = 80;
 
 /// One check's outcome.
 #[derive(Debug, Serialize)]
@@ -224,12 +224,13 @@ async fn index(store: &Store) -> Check {
     }
 }
 
-/// Quotas at risk: on AWS, versions written to one index secret in the last 24 hours.
+/// Quotas at risk: where the service caps versions per secret and day (AWS), versions written
+/// to one index secret in the last 24 hours.
 async fn quotas(store: &Store) -> Check {
     let Some(cloud) = store.cloud() else {
         return Check::pass(NAMES[5], "no service quota applies");
     };
-    let Some(aws) = &cloud.aws else {
+    let Some(per_day) = cloud.backend.limits().versions_per_day else {
         return Check::pass(
             NAMES[5],
             format!(
@@ -238,14 +239,21 @@ async fn quotas(store: &Store) -> Check {
             ),
         );
     };
-    match crate::quota::busiest_aws_secret(cloud, aws).await {
-        Ok((busiest, n)) if n < AWS_VERSIONS_AT_RISK => Check::pass(
+    let at_risk = per_day as usize * AT_RISK_PERCENT / 100;
+    match crate::quota::busiest_index_secret(cloud).await {
+        Ok((busiest, n)) if n < at_risk => Check::pass(
             NAMES[5],
-            format!("busiest index secret {busiest}: {n} versions in 24 h (AWS allows about 100)"),
+            format!(
+                "busiest index secret {busiest}: {n} versions in 24 h ({} allows {per_day})",
+                store.kind
+            ),
         ),
         Ok((busiest, n)) => Check::fail(
             NAMES[5],
-            format!("index secret {busiest} got {n} versions in 24 h (AWS allows about 100)"),
+            format!(
+                "index secret {busiest} got {n} versions in 24 h ({} allows {per_day})",
+                store.kind
+            ),
             "fewer writers or refreshes, or run `token-store repair` to let busy shards split",
         ),
         Err(e) => Check::error(NAMES[5], e),
