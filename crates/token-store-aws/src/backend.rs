@@ -44,10 +44,11 @@ pub const BATCH_SIZE: usize = 20;
 const CURRENT_LABEL: &str = "AWSCURRENT";
 
 /// What `delete` does with a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Deletion {
     /// `ForceDeleteWithoutRecovery`: gone at once, the name can be created again (after AWS's
     /// asynchronous clean-up, which creates wait out with backoff). The default.
+    #[default]
     Force,
     /// `RecoveryWindowInDays` (7..=30): recoverable with `RestoreSecret` until the window ends.
     /// Writing a token whose secret is in its window restores it first.
@@ -339,12 +340,10 @@ impl SecretBackend for AwsBackend {
 
     fn limits(&self) -> BackendLimits {
         BackendLimits {
-            max_value_bytes: MAX_VALUE_BYTES,
             batch_size: BATCH_SIZE,
             // "Versions of a secret: 100 in 24 hours, not adjustable" (AWS Secrets Manager quotas).
             versions_per_day: Some(100),
-            versions_per_minute: None,
-            versions_per_generation: None,
+            ..BackendLimits::new(MAX_VALUE_BYTES)
         }
     }
     fn protocol(&self) -> Protocol<'_> {

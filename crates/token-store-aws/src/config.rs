@@ -1,20 +1,17 @@
 //! `AwsSecretsManagerStoreBuilder`: prefix, region, endpoint, client, KMS key, tags, deletion;
 //! plus the settings read by `from_env` and `from_url`.
 
-use std::sync::Arc;
-
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::types::Tag;
 use token_store_core::raw::{StoreUrl, env_var};
-use token_store_core::{EngineOptions, Error, Result, SecretIndexStore};
+use token_store_core::{EngineOptions, Error, Result};
 
 use crate::backend::{AwsBackend, Deletion};
 use crate::calls::CountingInterceptor;
 use crate::error::BACKEND;
 use crate::names::{DEFAULT_PREFIX, Names};
-use crate::store::AwsSecretsManagerStore;
 use token_store_core::CallCounter;
 
 /// URL scheme of [`AwsSecretsManagerStoreBuilder::from_url`].
@@ -26,22 +23,36 @@ pub const OWNER_TAG: &str = "token-store:owner";
 /// Tag key holding the prefix (namespace) a secret belongs to.
 pub const PREFIX_TAG: &str = "token-store:prefix";
 
-/// Builds an [`AwsSecretsManagerStore`] (or just its [`AwsBackend`]).
-///
-/// Without an injected [`client`](Self::client) the SDK configuration is loaded from the
-/// standard AWS chain (environment, profile files, container/instance credentials), which
-/// also honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_SECRETS_MANAGER`; `region` and
-/// `endpoint_url` set here override it.
-#[derive(Debug, Clone, Default)]
-pub struct AwsSecretsManagerStoreBuilder {
-    prefix: Option<String>,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    client: Option<Client>,
-    kms_key_id: Option<String>,
-    tags: Vec<(String, String)>,
-    deletion: Option<Deletion>,
-    engine_options: Option<EngineOptions>,
+token_store_core::cloud_settings! {
+    /// Builds an [`AwsSecretsManagerStore`](crate::AwsSecretsManagerStore) (or just its [`AwsBackend`]).
+    ///
+    /// Without an injected [`client`](Self::client) the SDK configuration is loaded from the
+    /// standard AWS chain (environment, profile files, container/instance credentials), which
+    /// also honours `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_SECRETS_MANAGER`; `region` and
+    /// `endpoint` set here override it.
+    AwsSettings => AwsSecretsManagerStoreBuilder("AwsSecretsManagerStoreBuilder") {
+        /// Secret name prefix (namespace), default `token-store/`. AWS name characters only
+        /// (`A-Za-z0-9/_+=.@-`), at most 232 characters. End it with `/` to read well.
+        prefix: Option<String>,
+        /// AWS region, e.g. `eu-central-1`.
+        region: Option<String>,
+        /// Service endpoint, e.g. `http://127.0.0.1:4566` for LocalStack.
+        endpoint: Option<String>,
+        /// Use this SDK client (its configuration is kept; a call-counting interceptor is added,
+        /// and `region`/`endpoint` set here override its own).
+        client: Option<Client>,
+        /// KMS key (id, ARN or alias) new secrets are encrypted with; default: the account's
+        /// `aws/secretsmanager` key.
+        kms_key_id: Option<String>,
+        /// Extra tags put on every secret created (besides the ownership tags).
+        #[builder(setter(custom))]
+        tags: Vec<(String, String)>,
+        /// What deleting a secret does (default: force).
+        #[builder(setter(custom))]
+        deletion: Deletion,
+        /// Retry and tombstone tuning of the index engine.
+        engine_options: EngineOptions,
+    }
 }
 
 fn config_error(message: impl Into<String>) -> Error {
@@ -49,42 +60,10 @@ fn config_error(message: impl Into<String>) -> Error {
 }
 
 impl AwsSecretsManagerStoreBuilder {
-    /// Secret name prefix (namespace), default `token-store/`. AWS name characters only
-    /// (`A-Za-z0-9/_+=.@-`), at most 232 characters. End it with `/` to read well.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// AWS region, e.g. `eu-central-1`.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
-    /// Service endpoint, e.g. `http://127.0.0.1:4566` for LocalStack.
-    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
-        self.endpoint_url = Some(url.into());
-        self
-    }
-
-    /// Use this SDK client (its configuration is kept; a call-counting interceptor is added,
-    /// and `region`/`endpoint` set here override its own).
-    pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
-    /// KMS key (id, ARN or alias) new secrets are encrypted with; default: the account's
-    /// `aws/secretsmanager` key.
-    pub fn kms_key_id(mut self, key: impl Into<String>) -> Self {
-        self.kms_key_id = Some(key.into());
-        self
-    }
-
     /// An extra tag put on every secret created (besides the ownership tags).
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.push((key.into(), value.into()));
+        let tags = self.tags.get_or_insert_with(Vec::new);
+        tags.push((key.into(), value.into()));
         self
     }
 
@@ -100,18 +79,12 @@ impl AwsSecretsManagerStoreBuilder {
         self
     }
 
-    /// Retry tuning of the index engine.
-    pub fn engine_options(mut self, options: EngineOptions) -> Self {
-        self.engine_options = Some(options);
-        self
-    }
-
     /// Settings from the environment: the standard AWS chain plus [`PREFIX_ENV`].
     /// (`Result` like every backend's `from_env`; nothing here fails today.)
     pub fn from_env() -> Result<Self> {
-        Ok(Self {
-            prefix: env_var(PREFIX_ENV),
-            ..Self::default()
+        Ok(match env_var(PREFIX_ENV) {
+            Some(prefix) => Self::default().prefix(prefix),
+            None => Self::default(),
         })
     }
 
@@ -119,10 +92,10 @@ impl AwsSecretsManagerStoreBuilder {
     /// (every part optional; the prefix is everything between `//` and `?`, `/` included).
     pub fn from_url(url: &str) -> Result<Self> {
         let url = StoreUrl::parse(url, URL_SCHEME, BACKEND)?;
-        let mut builder = Self {
-            prefix: url.whole_prefix().map(str::to_owned),
-            ..Self::default()
-        };
+        let mut builder = Self::default();
+        if let Some(prefix) = url.whole_prefix() {
+            builder = builder.prefix(prefix);
+        }
         for (key, value) in url.params() {
             builder = match key {
                 "region" => builder.region(value),
@@ -139,12 +112,50 @@ impl AwsSecretsManagerStoreBuilder {
         }
         Ok(builder)
     }
+}
 
-    fn validate(&self) -> Result<(Names, Deletion, Vec<Tag>)> {
+impl AwsSettings {
+    /// Check the settings and connect the backend; the engine options go with it.
+    pub(crate) async fn connect(self) -> Result<(AwsBackend, EngineOptions)> {
+        let (names, tags) = self.validate()?;
+        let base = match self.client {
+            Some(client) => client.config().to_builder(),
+            None => {
+                let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+                aws_sdk_secretsmanager::config::Builder::from(&shared)
+            }
+        };
+        let counter = CallCounter::default();
+        let mut config = base.interceptor(CountingInterceptor(counter.clone()));
+        if let Some(region) = self.region {
+            config = config.region(Region::new(region));
+        }
+        if let Some(endpoint) = self.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        let config = config.build();
+        if config.region().is_none() {
+            return Err(config_error(
+                "no AWS region: set AWS_REGION, a profile region, `region(..)` or ?region= in the URL",
+            ));
+        }
+        let backend = AwsBackend {
+            client: Client::from_conf(config),
+            names,
+            tags,
+            kms_key_id: self.kms_key_id,
+            deletion: self.deletion,
+            counter,
+            seen: Default::default(),
+        };
+        Ok((backend, self.engine_options))
+    }
+
+    /// The namespace and the tags of every secret, or why the settings are wrong.
+    fn validate(&self) -> Result<(Names, Vec<Tag>)> {
         let prefix = self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX);
         let names = Names::new(prefix)?;
-        let deletion = self.deletion.unwrap_or(Deletion::Force);
-        if let Deletion::RecoveryWindow(days) = deletion
+        if let Deletion::RecoveryWindow(days) = self.deletion
             && !(7..=30).contains(&days)
         {
             return Err(config_error("the recovery window must be 7 to 30 days"));
@@ -166,51 +177,7 @@ impl AwsSecretsManagerStoreBuilder {
                 "too many tags (AWS allows 50 per secret, 3 are ours)",
             ));
         }
-        Ok((names, deletion, tags))
-    }
-
-    /// The backend alone (for use under your own engine or tests).
-    pub async fn build_backend(self) -> Result<AwsBackend> {
-        let (names, deletion, tags) = self.validate()?;
-        let base = match self.client {
-            Some(client) => client.config().to_builder(),
-            None => {
-                let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
-                aws_sdk_secretsmanager::config::Builder::from(&shared)
-            }
-        };
-        let counter = CallCounter::default();
-        let mut config = base.interceptor(CountingInterceptor(counter.clone()));
-        if let Some(region) = self.region {
-            config = config.region(Region::new(region));
-        }
-        if let Some(endpoint) = self.endpoint_url {
-            config = config.endpoint_url(endpoint);
-        }
-        let config = config.build();
-        if config.region().is_none() {
-            return Err(config_error(
-                "no AWS region: set AWS_REGION, a profile region, `region(..)` or ?region= in the URL",
-            ));
-        }
-        let client = Client::from_conf(config);
-        Ok(AwsBackend {
-            client,
-            names,
-            tags,
-            kms_key_id: self.kms_key_id,
-            deletion,
-            counter,
-            seen: Default::default(),
-        })
-    }
-
-    /// The store.
-    pub async fn build(mut self) -> Result<AwsSecretsManagerStore> {
-        let options = self.engine_options.take().unwrap_or_default();
-        let backend = Arc::new(self.build_backend().await?);
-        let engine = SecretIndexStore::with_options(backend.clone(), options);
-        Ok(AwsSecretsManagerStore::new(engine, backend))
+        Ok((names, tags))
     }
 }
 
@@ -225,11 +192,13 @@ mod tests {
             "aws-secretsmanager://apps/crm/?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A4566&recovery_window_days=7",
         )
         .unwrap();
+        let Ok(b) = b.settings();
         assert_eq!(b.prefix.as_deref(), Some("apps/crm/"));
         assert_eq!(b.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(b.endpoint_url.as_deref(), Some("http://127.0.0.1:4566"));
-        assert_eq!(b.deletion, Some(Deletion::RecoveryWindow(7)));
+        assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:4566"));
+        assert_eq!(b.deletion, Deletion::RecoveryWindow(7));
         let plain = AwsSecretsManagerStoreBuilder::from_url("aws-secretsmanager://").unwrap();
+        let Ok(plain) = plain.settings();
         assert_eq!(plain.prefix, None);
     }
 
@@ -243,19 +212,21 @@ mod tests {
             let err = AwsSecretsManagerStoreBuilder::from_url(url).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{url}");
         }
-        let bad_prefix = AwsSecretsManagerStoreBuilder::default().prefix("has space");
+        let invalid = |builder: AwsSecretsManagerStoreBuilder| {
+            let Ok(settings) = builder.settings();
+            settings.validate().unwrap_err().kind()
+        };
+        let builder = AwsSecretsManagerStoreBuilder::default;
         assert_eq!(
-            bad_prefix.validate().unwrap_err().kind(),
+            invalid(builder().prefix("has space")),
             ErrorKind::ConfigInvalid
         );
-        let bad_window = AwsSecretsManagerStoreBuilder::default().recovery_window_days(3);
         assert_eq!(
-            bad_window.validate().unwrap_err().kind(),
+            invalid(builder().recovery_window_days(3)),
             ErrorKind::ConfigInvalid
         );
-        let bad_tag = AwsSecretsManagerStoreBuilder::default().tag("aws:x", "y");
         assert_eq!(
-            bad_tag.validate().unwrap_err().kind(),
+            invalid(builder().tag("aws:x", "y")),
             ErrorKind::ConfigInvalid
         );
     }

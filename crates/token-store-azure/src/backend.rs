@@ -431,13 +431,8 @@ impl SecretBackend for AzureBackend {
     }
 
     fn limits(&self) -> BackendLimits {
-        BackendLimits {
-            max_value_bytes: MAX_VALUE_BYTES,
-            batch_size: 1,
-            versions_per_day: None,
-            versions_per_minute: None,
-            versions_per_generation: None,
-        }
+        // Key Vault documents vault-wide request rates, no per-secret version caps.
+        BackendLimits::new(MAX_VALUE_BYTES)
     }
     fn protocol(&self) -> Protocol<'_> {
         Protocol::MergeLog(self)

@@ -7,13 +7,12 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::ClientOptions;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use token_store_core::raw::{StoreUrl, env_var};
-use token_store_core::{EngineOptions, Error, ErrorKind, Result, SecretIndexStore};
+use token_store_core::{EngineOptions, Error, ErrorKind, Result};
 
 use crate::backend::{AzureBackend, DeleteMode, OWNER_TAG};
 use crate::credential::default_credential;
 use crate::error::map_error;
 use crate::names::RULES;
-use crate::store::AzureKeyVaultStore;
 
 /// Secret name prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "token-store-";
@@ -30,31 +29,33 @@ const MAX_TAGS: usize = 15;
 /// Longest tag name or value.
 const MAX_TAG_CHARS: usize = 512;
 
-/// Configures an [`AzureKeyVaultStore`].
-#[derive(Default)]
-pub struct AzureKeyVaultStoreBuilder {
-    vault_url: Option<String>,
-    prefix: Option<String>,
-    credential: Option<Arc<dyn TokenCredential>>,
-    tags: HashMap<String, String>,
-    api_version: Option<String>,
-    client_options: Option<ClientOptions>,
-    verify_challenge_resource: Option<bool>,
-    delete_mode: DeleteMode,
-    page_size: Option<i32>,
-    engine_options: Option<EngineOptions>,
-}
-
-impl std::fmt::Debug for AzureKeyVaultStoreBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureKeyVaultStoreBuilder")
-            .field("vault_url", &self.vault_url)
-            .field("prefix", &self.prefix)
-            .field("credential", &self.credential.as_ref().map(|_| "<set>"))
-            .field("tags", &self.tags)
-            .field("api_version", &self.api_version)
-            .field("delete_mode", &self.delete_mode)
-            .finish_non_exhaustive()
+token_store_core::cloud_settings! {
+    /// Configures an [`AzureKeyVaultStore`](crate::AzureKeyVaultStore) (or just its [`AzureBackend`]).
+    AzureSettings => AzureKeyVaultStoreBuilder("AzureKeyVaultStoreBuilder") {
+        /// The vault, e.g. `https://my-vault.vault.azure.net/` (HTTPS only).
+        vault_url: Option<String>,
+        /// Secret name prefix, 1..=95 characters of `[a-z0-9-]` (default [`DEFAULT_PREFIX`]).
+        prefix: Option<String>,
+        /// The credential for Entra ID tokens (default: see the crate docs' credential chain).
+        #[builder(setter(custom))]
+        credential: Option<Arc<dyn TokenCredential>>,
+        /// Tags of every secret written (besides `managed-by=token-store`).
+        #[builder(setter(custom))]
+        tags: HashMap<String, String>,
+        /// The Key Vault REST api-version (default: the client's, `2025-07-01`).
+        api_version: Option<String>,
+        /// Client options: transport (a custom `reqwest` client, e.g. trusting a private CA),
+        /// retry policy, extra policies.
+        client_options: Option<ClientOptions>,
+        /// Whether the resource in the service's authentication challenge must match the vault's
+        /// domain (default `true`). Turn it off only for an emulator on `localhost`.
+        verify_challenge_resource: Option<bool>,
+        /// What deleting a secret does (default [`DeleteMode::Purge`]).
+        delete_mode: DeleteMode,
+        /// Items per list page (`maxresults`, 1..=25; default: the service's 25).
+        page_size: Option<i32>,
+        /// Retry and tombstone tuning of the index engine.
+        engine_options: EngineOptions,
     }
 }
 
@@ -63,70 +64,68 @@ fn config(message: impl Into<String>) -> Error {
 }
 
 impl AzureKeyVaultStoreBuilder {
-    /// The vault, e.g. `https://my-vault.vault.azure.net/` (HTTPS only).
-    pub fn vault_url(mut self, url: impl Into<String>) -> Self {
-        self.vault_url = Some(url.into());
-        self
-    }
-
-    /// Secret name prefix, 1..=95 characters of `[a-z0-9-]` (default [`DEFAULT_PREFIX`]).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
     /// The credential for Entra ID tokens (default: see the crate docs' credential chain).
     pub fn credential(mut self, credential: Arc<dyn TokenCredential>) -> Self {
-        self.credential = Some(credential);
+        self.credential = Some(Some(credential));
         self
     }
 
     /// Add a tag to every secret written (besides `managed-by=token-store`).
     pub fn tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.tags.insert(name.into(), value.into());
+        let tags = self.tags.get_or_insert_with(HashMap::new);
+        tags.insert(name.into(), value.into());
         self
     }
 
-    /// The Key Vault REST api-version (default: the client's, `2025-07-01`).
-    pub fn api_version(mut self, version: impl Into<String>) -> Self {
-        self.api_version = Some(version.into());
-        self
+    /// Configuration from the environment: [`VAULT_URL_ENV`] (required), [`PREFIX_ENV`],
+    /// [`DELETE_MODE_ENV`], and the default credential chain.
+    pub fn from_env() -> Result<Self> {
+        let url =
+            env_var(VAULT_URL_ENV).ok_or_else(|| config(format!("{VAULT_URL_ENV} is not set")))?;
+        let mut builder = Self::default().vault_url(url);
+        if let Some(prefix) = env_var(PREFIX_ENV) {
+            builder = builder.prefix(prefix);
+        }
+        if let Some(mode) = env_var(DELETE_MODE_ENV) {
+            builder = builder.delete_mode(parse_delete_mode(&mode)?);
+        }
+        Ok(builder)
     }
 
-    /// Client options: transport (a custom `reqwest` client, e.g. trusting a private CA),
-    /// retry policy, extra policies.
-    pub fn client_options(mut self, options: ClientOptions) -> Self {
-        self.client_options = Some(options);
-        self
+    /// Configuration from `azure-keyvault://<vault-host>[:port]/<prefix>[?delete=purge|soft]`,
+    /// e.g. `azure-keyvault://my-vault.vault.azure.net/billing-`. The vault is reached over
+    /// HTTPS; an empty prefix means [`DEFAULT_PREFIX`]. Credentials come from the default
+    /// chain.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let url = StoreUrl::parse(url, URL_SCHEME, "azure")?;
+        let (vault, prefix) = url.location_and_prefix("vault host")?;
+        let mut builder = Self::default().vault_url(format!("https://{vault}/"));
+        if let Some(prefix) = prefix {
+            builder = builder.prefix(prefix);
+        }
+        for (key, value) in url.params() {
+            builder = match key {
+                "delete" => builder.delete_mode(parse_delete_mode(value)?),
+                other => return Err(url.unknown_param(other)),
+            };
+        }
+        Ok(builder)
     }
+}
 
-    /// Whether the resource in the service's authentication challenge must match the vault's
-    /// domain (default `true`). Turn it off only for an emulator on `localhost`.
-    pub fn verify_challenge_resource(mut self, verify: bool) -> Self {
-        self.verify_challenge_resource = Some(verify);
-        self
+fn parse_delete_mode(mode: &str) -> Result<DeleteMode> {
+    match mode {
+        "purge" => Ok(DeleteMode::Purge),
+        "soft" => Ok(DeleteMode::SoftDelete),
+        other => Err(config(format!(
+            "delete mode must be purge or soft, got {other:?}"
+        ))),
     }
+}
 
-    /// What deleting a secret does (default [`DeleteMode::Purge`]).
-    pub fn delete_mode(mut self, mode: DeleteMode) -> Self {
-        self.delete_mode = mode;
-        self
-    }
-
-    /// Items per list page (`maxresults`, 1..=25; default: the service's 25).
-    pub fn page_size(mut self, size: i32) -> Self {
-        self.page_size = Some(size);
-        self
-    }
-
-    /// Retry tuning of the index engine.
-    pub fn engine_options(mut self, options: EngineOptions) -> Self {
-        self.engine_options = Some(options);
-        self
-    }
-
-    /// Build only the backend (for tests or another engine configuration).
-    pub async fn build_backend(self) -> Result<AzureBackend> {
+impl AzureSettings {
+    /// Check the settings and connect the backend; the engine options go with it.
+    pub(crate) async fn connect(self) -> Result<(AzureBackend, EngineOptions)> {
         let url = self
             .vault_url
             .ok_or_else(|| config(format!("no vault URL configured (set {VAULT_URL_ENV})")))?;
@@ -177,64 +176,9 @@ impl AzureKeyVaultStoreBuilder {
                 }
                 error
             })?;
-        Ok(AzureBackend::new(
-            client,
-            prefix,
-            self.tags,
-            self.delete_mode,
-            self.page_size,
-        ))
-    }
-
-    /// Build the store.
-    pub async fn build(mut self) -> Result<AzureKeyVaultStore> {
-        let options = self.engine_options.take().unwrap_or_default();
-        let backend = Arc::new(self.build_backend().await?);
-        Ok(AzureKeyVaultStore::new(
-            SecretIndexStore::with_options(backend.clone(), options),
-            backend,
-        ))
-    }
-
-    /// Configuration from the environment: [`VAULT_URL_ENV`] (required), [`PREFIX_ENV`],
-    /// [`DELETE_MODE_ENV`], and the default credential chain.
-    pub fn from_env() -> Result<Self> {
-        let url =
-            env_var(VAULT_URL_ENV).ok_or_else(|| config(format!("{VAULT_URL_ENV} is not set")))?;
-        let mut builder = Self::default().vault_url(url);
-        builder.prefix = env_var(PREFIX_ENV);
-        if let Some(mode) = env_var(DELETE_MODE_ENV) {
-            builder = builder.delete_mode(parse_delete_mode(&mode)?);
-        }
-        Ok(builder)
-    }
-
-    /// Configuration from `azure-keyvault://<vault-host>[:port]/<prefix>[?delete=purge|soft]`,
-    /// e.g. `azure-keyvault://my-vault.vault.azure.net/billing-`. The vault is reached over
-    /// HTTPS; an empty prefix means [`DEFAULT_PREFIX`]. Credentials come from the default
-    /// chain.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let url = StoreUrl::parse(url, URL_SCHEME, "azure")?;
-        let (vault, prefix) = url.location_and_prefix("vault host")?;
-        let mut builder = Self::default().vault_url(format!("https://{vault}/"));
-        builder.prefix = prefix.map(str::to_owned);
-        for (key, value) in url.params() {
-            builder = match key {
-                "delete" => builder.delete_mode(parse_delete_mode(value)?),
-                other => return Err(url.unknown_param(other)),
-            };
-        }
-        Ok(builder)
-    }
-}
-
-fn parse_delete_mode(mode: &str) -> Result<DeleteMode> {
-    match mode {
-        "purge" => Ok(DeleteMode::Purge),
-        "soft" => Ok(DeleteMode::SoftDelete),
-        other => Err(config(format!(
-            "delete mode must be purge or soft, got {other:?}"
-        ))),
+        let backend =
+            AzureBackend::new(client, prefix, self.tags, self.delete_mode, self.page_size);
+        Ok((backend, self.engine_options))
     }
 }
 
@@ -248,6 +192,7 @@ mod tests {
             "azure-keyvault://my-vault.vault.azure.net/billing-?delete=soft",
         )
         .unwrap();
+        let Ok(b) = b.settings();
         assert_eq!(
             b.vault_url.as_deref(),
             Some("https://my-vault.vault.azure.net/")
@@ -255,6 +200,7 @@ mod tests {
         assert_eq!(b.prefix.as_deref(), Some("billing-"));
         assert_eq!(b.delete_mode, DeleteMode::SoftDelete);
         let b = AzureKeyVaultStoreBuilder::from_url("azure-keyvault://localhost:8443").unwrap();
+        let Ok(b) = b.settings();
         assert_eq!(b.vault_url.as_deref(), Some("https://localhost:8443/"));
         assert_eq!(b.prefix, None);
     }

@@ -159,6 +159,19 @@ pub struct BackendLimits {
 }
 
 impl BackendLimits {
+    /// Limits of a service that holds values up to `max_value_bytes`, reads one secret per
+    /// call and sets no version caps; set the other fields where the service has them
+    /// (`BackendLimits { versions_per_day: Some(100), ..BackendLimits::new(65_536) }`).
+    pub const fn new(max_value_bytes: usize) -> Self {
+        Self {
+            max_value_bytes,
+            batch_size: 1,
+            versions_per_day: None,
+            versions_per_minute: None,
+            versions_per_generation: None,
+        }
+    }
+
     /// `TooLarge` (of `backend`) when `value` exceeds [`max_value_bytes`](Self::max_value_bytes);
     /// backends check before calling the service.
     pub fn check_value_size(&self, backend: &'static str, value: &str) -> Result<()> {

@@ -8,10 +8,13 @@
 /// It also defines `SCHEME`, the backend's [`Scheme`](crate::raw::Scheme) for `$url_scheme`
 /// URLs (the one line that registers the backend with `token_store::open` and the CLI).
 ///
-/// `$backend` must have `calls(&self) -> &CallCounter`; `$builder` must be `Default` and have
-/// `from_env() -> Result<Self>`, `from_url(&str) -> Result<Self>`,
-/// `async build_backend(self) -> Result<$backend>` and `async build(self) -> Result<$store>`
-/// (which calls `$store::new`).
+/// It gives `$builder` its `build()` (the store) and `build_backend()` (the backend alone).
+///
+/// `$backend` must have `calls(&self) -> &CallCounter`; `$builder` is the builder
+/// [`cloud_settings!`](crate::cloud_settings) declares, with `from_env() -> Result<Self>` and
+/// `from_url(&str) -> Result<Self>`; its settings have
+/// `async connect(self) -> Result<($backend, EngineOptions)>` (check every setting, create
+/// the client).
 #[macro_export]
 macro_rules! cloud_store {
     ($(#[$meta:meta])* $store:ident, $backend:ty, $builder:ty, $url_scheme:expr, $name:literal) => {
@@ -40,13 +43,24 @@ macro_rules! cloud_store {
 
         $crate::delegate_token_store!($store, engine);
 
-        impl $store {
-            pub(crate) fn new(
-                engine: $crate::raw::SecretIndexStore,
-                backend: ::std::sync::Arc<$backend>,
-            ) -> Self {
-                Self { engine, backend }
+        impl $builder {
+            /// Check the settings, connect, and return the store.
+            pub async fn build(self) -> $crate::Result<$store> {
+                let Ok(settings) = self.settings();
+                let (backend, options) = settings.connect().await?;
+                let backend = ::std::sync::Arc::new(backend);
+                let engine = $crate::raw::SecretIndexStore::with_options(backend.clone(), options);
+                Ok($store { engine, backend })
             }
+
+            /// Check the settings and connect the backend alone (for another engine or tests).
+            pub async fn build_backend(self) -> $crate::Result<$backend> {
+                let Ok(settings) = self.settings();
+                Ok(settings.connect().await?.0)
+            }
+        }
+
+        impl $store {
 
             /// Start configuring a store.
             pub fn builder() -> $builder {
@@ -65,7 +79,8 @@ macro_rules! cloud_store {
 
             /// A store over an existing backend, with default engine options.
             pub fn from_backend(backend: ::std::sync::Arc<$backend>) -> Self {
-                Self::new($crate::raw::SecretIndexStore::new(backend.clone()), backend)
+                let engine = $crate::raw::SecretIndexStore::new(backend.clone());
+                Self { engine, backend }
             }
 
             /// The index engine (its statistics: compare-and-swap retries, merges, …).
@@ -87,6 +102,48 @@ macro_rules! cloud_store {
             /// and its index write, or to move an old index format to the current one).
             pub async fn repair(&self) -> $crate::Result<$crate::RepairReport> {
                 self.engine.repair().await
+            }
+        }
+    };
+}
+
+/// Declare a cloud backend's typed configuration: `$settings`, the struct of every setting
+/// (crate-private, read by the backend's `connect`), and the builder users fill, named by
+/// `$builder` (its name also as a string literal), with one setter per field (`into`, an `Option` field takes its inner
+/// value; `#[builder(setter(custom))]` for setters written by hand). The builder's `from_env`
+/// and `from_url` fill the same fields, so the three ways to configure agree. The `///` lines
+/// before the names document the builder. The builder's `Debug` shows which settings are
+/// set, never a value (credentials and clients are settings too).
+#[macro_export]
+macro_rules! cloud_settings {
+    (
+        $(#[doc = $builder_doc:literal])*
+        $settings:ident => $builder:ident($builder_name:literal) { $($fields:tt)* }
+    ) => {
+        /// Every setting of this backend, as the builder collected them.
+        #[derive(Clone, Default, $crate::__derive_builder::Builder)]
+        #[builder(
+            crate = "::token_store_core::__derive_builder",
+            name = $builder_name,
+            vis = "pub",
+            pattern = "owned",
+            default,
+            setter(into, strip_option),
+            build_fn(vis = "pub(crate)", name = "settings", error = "::std::convert::Infallible")
+        )]
+        $(#[builder_struct_attr(doc = $builder_doc)])*
+        pub(crate) struct $settings { $($fields)* }
+
+        $crate::cloud_settings!(@debug $builder, $builder_name, $($fields)*);
+    };
+    // The field types are matched only here: a `ty` fragment hides `Option` from the derive.
+    (@debug $builder:ident, $builder_name:literal, $($(#[$meta:meta])* $field:ident: $type:ty,)*) => {
+        impl ::std::fmt::Debug for $builder {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let set = |is_set: bool| if is_set { "<set>" } else { "<unset>" };
+                f.debug_struct($builder_name)
+                    $(.field(stringify!($field), &set(self.$field.is_some())))*
+                    .finish()
             }
         }
     };

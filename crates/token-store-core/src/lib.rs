@@ -54,4 +54,6 @@ pub use token::{Token, TokenBuilder};
 #[doc(hidden)]
 pub use async_trait::async_trait as __async_trait;
 #[doc(hidden)]
+pub use derive_builder as __derive_builder;
+#[doc(hidden)]
 pub use tokio as __tokio;

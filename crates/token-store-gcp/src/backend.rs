@@ -308,9 +308,6 @@ impl SecretBackend for GcpBackend {
 
     fn limits(&self) -> BackendLimits {
         BackendLimits {
-            max_value_bytes: MAX_VALUE_BYTES,
-            batch_size: 1,
-            versions_per_day: None,
             // AddSecretVersion on a global secret: 120 per minute per secret (Secret Manager
             // quotas and limits, "per-secret" limits).
             versions_per_minute: Some(120),
@@ -319,6 +316,7 @@ impl SecretBackend for GcpBackend {
             versions_per_generation: self
                 .shard_generations
                 .then_some(token_store_core::raw::VERSIONS_PER_GENERATION),
+            ..BackendLimits::new(MAX_VALUE_BYTES)
         }
     }
     fn protocol(&self) -> Protocol<'_> {

@@ -2,7 +2,6 @@
 //! replication; plus the environment and URL forms.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use google_cloud_auth::credentials::{Credentials, anonymous};
@@ -10,22 +9,21 @@ use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Replication, replication};
 use token_store_core::raw::{StoreUrl, env_var};
-use token_store_core::{EngineOptions, Error, Result, SecretIndexStore};
+use token_store_core::{EngineOptions, Error, Result};
 
 use crate::backend::GcpBackend;
 use crate::names::Names;
-use crate::store::GcpSecretManagerStore;
 
 /// Secret-id prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "token-store-";
 /// Environment variable naming an emulator endpoint (`http://127.0.0.1:8086`); when set,
-/// [`GcpSecretManagerStore::from_env`] uses it with anonymous credentials.
+/// [`GcpSecretManagerStore::from_env`](crate::GcpSecretManagerStore::from_env) uses it with anonymous credentials.
 pub const ENDPOINT_ENV: &str = "TOKEN_STORE_GCP_ENDPOINT";
 /// Environment variable with the secret-id prefix (default [`DEFAULT_PREFIX`]).
 pub const PREFIX_ENV: &str = "TOKEN_STORE_GCP_PREFIX";
 /// Environment variable with the project id (the Google Cloud convention).
 pub const PROJECT_ENV: &str = "GOOGLE_CLOUD_PROJECT";
-/// URL scheme of [`GcpSecretManagerStore::from_url`].
+/// URL scheme of [`GcpSecretManagerStore::from_url`](crate::GcpSecretManagerStore::from_url).
 pub const URL_SCHEME: &str = "gcp-secretmanager";
 
 /// Label every secret of this store carries so an operator can see what owns it.
@@ -56,45 +54,50 @@ impl GcpReplication {
     }
 }
 
-/// Builds a [`GcpSecretManagerStore`] (or just its [`GcpBackend`]).
-///
-/// ```no_run
-/// # async fn demo() -> token_store_core::Result<()> {
-/// use token_store_gcp::GcpSecretManagerStore;
-/// let store = GcpSecretManagerStore::builder()
-///     .project("my-project")
-///     .prefix("crm-tokens-")
-///     .label("team", "billing")
-///     .build()
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Default)]
-pub struct GcpSecretManagerStoreBuilder {
-    project: Option<String>,
-    prefix: Option<String>,
-    endpoint: Option<String>,
-    credentials: Option<Credentials>,
-    client: Option<SecretManagerService>,
-    labels: BTreeMap<String, String>,
-    replication: GcpReplication,
-    page_size: Option<i32>,
-    keep_token_versions: bool,
-    retire_index_versions: bool,
-    engine_options: Option<EngineOptions>,
-}
-
-impl std::fmt::Debug for GcpSecretManagerStoreBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GcpSecretManagerStoreBuilder")
-            .field("project", &self.project)
-            .field("prefix", &self.prefix)
-            .field("endpoint", &self.endpoint)
-            .field("credentials", &self.credentials.as_ref().map(|_| "<set>"))
-            .field("client", &self.client.as_ref().map(|_| "<injected>"))
-            .field("labels", &self.labels)
-            .field("replication", &self.replication)
-            .finish_non_exhaustive()
+token_store_core::cloud_settings! {
+    /// Builds a [`GcpSecretManagerStore`](crate::GcpSecretManagerStore) (or just its [`GcpBackend`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> token_store_core::Result<()> {
+    /// use token_store_gcp::GcpSecretManagerStore;
+    /// let store = GcpSecretManagerStore::builder()
+    ///     .project("my-project")
+    ///     .prefix("crm-tokens-")
+    ///     .label("team", "billing")
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    GcpSettings => GcpSecretManagerStoreBuilder("GcpSecretManagerStoreBuilder") {
+        /// The Google Cloud project id (required).
+        project: Option<String>,
+        /// Secret-id prefix, `[A-Za-z0-9_-]`, 1..=223 characters (default [`DEFAULT_PREFIX`]).
+        /// Secrets are named `<prefix>index` and `<prefix>token-<id>`.
+        prefix: Option<String>,
+        /// Service endpoint, e.g. an emulator at `http://127.0.0.1:8086` (default: Google's).
+        endpoint: Option<String>,
+        /// Credentials to call with (default: Application Default Credentials).
+        credentials: Option<Credentials>,
+        /// Use this already configured client; endpoint and credentials are then ignored.
+        client: Option<SecretManagerService>,
+        /// Labels of every secret created (besides `managed-by=token-store`).
+        #[builder(setter(custom))]
+        labels: BTreeMap<String, String>,
+        /// Replication of secrets created (default [`GcpReplication::Automatic`]).
+        replication: GcpReplication,
+        /// Page size asked for when listing (default: the service decides).
+        page_size: Option<i32>,
+        /// Keep every version of token secrets (an audit trail, each version billed) instead of
+        /// destroying the superseded one after each save (default: destroy).
+        keep_token_versions: bool,
+        /// Destroy every superseded index shard version one by one (two project writes per shard
+        /// write) instead of keeping them and deleting a shard generation whole every 50 versions
+        /// (default: generations). Generations let a project hold more tokens under its 600
+        /// writes a minute (about 10,600 refreshed hourly instead of 8,250) but keep up to ~100
+        /// billed versions per shard: below a few thousand tokens, retiring costs less.
+        retire_index_versions: bool,
+        /// Retry and tombstone tuning of the index engine.
+        engine_options: EngineOptions,
     }
 }
 
@@ -120,85 +123,61 @@ fn validate_label(key: &str, value: &str) -> Result<()> {
 }
 
 impl GcpSecretManagerStoreBuilder {
-    /// The Google Cloud project id (required).
-    pub fn project(mut self, project: impl Into<String>) -> Self {
-        self.project = Some(project.into());
-        self
-    }
-
-    /// Secret-id prefix, `[A-Za-z0-9_-]`, 1..=223 characters (default [`DEFAULT_PREFIX`]).
-    /// Secrets are named `<prefix>index` and `<prefix>token-<id>`.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Service endpoint, e.g. an emulator at `http://127.0.0.1:8086` (default: Google's).
-    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-
-    /// Credentials to call with (default: Application Default Credentials).
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
-
     /// Call without credentials (emulators only).
     pub fn anonymous(self) -> Self {
         self.credentials(anonymous::Builder::new().build())
     }
 
-    /// Use this already configured client; endpoint and credentials are then ignored.
-    pub fn client(mut self, client: SecretManagerService) -> Self {
-        self.client = Some(client);
-        self
-    }
-
     /// Add a label to every secret created (besides `managed-by=token-store`).
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.labels.insert(key.into(), value.into());
+        let labels = self.labels.get_or_insert_with(BTreeMap::new);
+        labels.insert(key.into(), value.into());
         self
     }
 
-    /// Replication of secrets created (default [`GcpReplication::Automatic`]).
-    pub fn replication(mut self, replication: GcpReplication) -> Self {
-        self.replication = replication;
-        self
+    /// Settings from the environment: [`PROJECT_ENV`] (required), [`PREFIX_ENV`], and
+    /// [`ENDPOINT_ENV`] (an emulator: anonymous credentials); otherwise Application Default
+    /// Credentials.
+    pub fn from_env() -> Result<Self> {
+        let project = env_var(PROJECT_ENV)
+            .ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
+        let mut builder = Self::default().project(project);
+        if let Some(prefix) = env_var(PREFIX_ENV) {
+            builder = builder.prefix(prefix);
+        }
+        if let Some(endpoint) = env_var(ENDPOINT_ENV) {
+            builder = builder.endpoint(endpoint).anonymous();
+        }
+        Ok(builder)
     }
 
-    /// Page size asked for when listing (default: the service decides).
-    pub fn page_size(mut self, page_size: i32) -> Self {
-        self.page_size = Some(page_size);
-        self
+    /// Settings from `gcp-secretmanager://<project>/<prefix>?endpoint=<url>&locations=<a,b>`.
+    /// An `http://` endpoint is an emulator and is called with anonymous credentials; an empty
+    /// prefix means [`DEFAULT_PREFIX`]; `locations` selects user-managed replication.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let url = StoreUrl::parse(url, URL_SCHEME, "gcp")?;
+        let (project, prefix) = url.location_and_prefix("project")?;
+        let mut builder = Self::default().project(project);
+        if let Some(prefix) = prefix {
+            builder = builder.prefix(prefix);
+        }
+        for (key, value) in url.params() {
+            builder = match key {
+                "endpoint" if value.starts_with("http://") => builder.endpoint(value).anonymous(),
+                "endpoint" => builder.endpoint(value),
+                "locations" => builder.replication(GcpReplication::UserManaged(
+                    value.split(',').map(str::to_owned).collect(),
+                )),
+                other => return Err(url.unknown_param(other)),
+            };
+        }
+        Ok(builder)
     }
+}
 
-    /// Keep every version of token secrets (an audit trail, each version billed) instead of
-    /// destroying the superseded one after each save (default: destroy).
-    pub fn keep_token_versions(mut self, keep: bool) -> Self {
-        self.keep_token_versions = keep;
-        self
-    }
-
-    /// Destroy every superseded index shard version one by one (two project writes per shard
-    /// write) instead of keeping them and deleting a shard generation whole every 50 versions
-    /// (default: generations). Generations let a project hold more tokens under its 600
-    /// writes a minute (about 10,600 refreshed hourly instead of 8,250) but keep up to ~100
-    /// billed versions per shard: below a few thousand tokens, retiring costs less.
-    pub fn retire_index_versions(mut self, retire: bool) -> Self {
-        self.retire_index_versions = retire;
-        self
-    }
-
-    /// Retry and tombstone tuning of the index engine.
-    pub fn engine_options(mut self, options: EngineOptions) -> Self {
-        self.engine_options = Some(options);
-        self
-    }
-
-    /// Check the settings and connect the backend alone.
-    pub async fn build_backend(self) -> Result<GcpBackend> {
+impl GcpSettings {
+    /// Check the settings and connect the backend; the engine options go with it.
+    pub(crate) async fn connect(self) -> Result<(GcpBackend, EngineOptions)> {
         let project = self
             .project
             .ok_or_else(|| config_error("a GCP project id is required"))?;
@@ -241,7 +220,7 @@ impl GcpSecretManagerStoreBuilder {
                 })?
             }
         };
-        Ok(GcpBackend::new(
+        let backend = GcpBackend::new(
             client,
             names,
             labels,
@@ -249,52 +228,8 @@ impl GcpSecretManagerStoreBuilder {
             self.page_size,
             self.keep_token_versions,
             !self.retire_index_versions,
-        ))
-    }
-
-    /// Check the settings, connect, and return the store.
-    pub async fn build(mut self) -> Result<GcpSecretManagerStore> {
-        let options = self.engine_options.take().unwrap_or_default();
-        let backend = Arc::new(self.build_backend().await?);
-        Ok(GcpSecretManagerStore::new(
-            SecretIndexStore::with_options(backend.clone(), options),
-            backend,
-        ))
-    }
-
-    /// Settings from the environment: [`PROJECT_ENV`] (required), [`PREFIX_ENV`], and
-    /// [`ENDPOINT_ENV`] (an emulator: anonymous credentials); otherwise Application Default
-    /// Credentials.
-    pub fn from_env() -> Result<Self> {
-        let project = env_var(PROJECT_ENV)
-            .ok_or_else(|| config_error(format!("{PROJECT_ENV} is not set")))?;
-        let mut builder = Self::default().project(project);
-        builder.prefix = env_var(PREFIX_ENV);
-        if let Some(endpoint) = env_var(ENDPOINT_ENV) {
-            builder = builder.endpoint(endpoint).anonymous();
-        }
-        Ok(builder)
-    }
-
-    /// Settings from `gcp-secretmanager://<project>/<prefix>?endpoint=<url>&locations=<a,b>`.
-    /// An `http://` endpoint is an emulator and is called with anonymous credentials; an empty
-    /// prefix means [`DEFAULT_PREFIX`]; `locations` selects user-managed replication.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let url = StoreUrl::parse(url, URL_SCHEME, "gcp")?;
-        let (project, prefix) = url.location_and_prefix("project")?;
-        let mut builder = Self::default().project(project);
-        builder.prefix = prefix.map(str::to_owned);
-        for (key, value) in url.params() {
-            builder = match key {
-                "endpoint" if value.starts_with("http://") => builder.endpoint(value).anonymous(),
-                "endpoint" => builder.endpoint(value),
-                "locations" => builder.replication(GcpReplication::UserManaged(
-                    value.split(',').map(str::to_owned).collect(),
-                )),
-                other => return Err(url.unknown_param(other)),
-            };
-        }
-        Ok(builder)
+        );
+        Ok((backend, self.engine_options))
     }
 }
 
@@ -357,6 +292,7 @@ mod tests {
     #[test]
     fn parses_urls() {
         let b = GcpSecretManagerStoreBuilder::from_url("gcp-secretmanager://my-proj/app_-?endpoint=http%3A%2F%2F127.0.0.1%3A8086&locations=us-east1,europe-west1").unwrap();
+        let Ok(b) = b.settings();
         assert_eq!(b.project.as_deref(), Some("my-proj"));
         assert_eq!(b.prefix.as_deref(), Some("app_-"));
         assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:8086"));
@@ -366,6 +302,7 @@ mod tests {
             GcpReplication::UserManaged(vec!["us-east1".into(), "europe-west1".into()])
         );
         let b = GcpSecretManagerStoreBuilder::from_url("gcp-secretmanager://p").unwrap();
+        let Ok(b) = b.settings();
         assert_eq!(
             (b.prefix, b.endpoint, b.credentials.is_some()),
             (None, None, false)

@@ -26,14 +26,18 @@
 //! [`IndexProtocol::MergeLog`]: crate::IndexProtocol::MergeLog
 
 mod commit;
+mod delete;
+mod duplicates;
+mod ids;
 mod keys;
 mod repair;
+mod save;
 mod trace;
 mod tree;
 mod values;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -41,10 +45,10 @@ use async_trait::async_trait;
 pub use repair::RepairReport;
 pub use tree::{SHARD_PREFIX, SPLIT_WRITES_PER_DAY, VERSIONS_PER_GENERATION};
 
-use crate::lookup::{LookupKey, lookup_keys, merge_for_save, parse_id, validate_for_save};
-use crate::{Error, ErrorKind, IndexProtocol, Result, SecretBackend, Token, TokenStore};
+use crate::lookup::{LookupKey, lookup_keys, parse_id};
+use crate::{Error, ErrorKind, Result, SecretBackend, Token, TokenStore};
 use commit::{State, Step};
-use keys::{Key, keys_of};
+use keys::Key;
 use tree::Change;
 use values::Root;
 
@@ -401,346 +405,6 @@ impl SecretIndexStore {
         Ok(())
     }
 
-    fn encode_token(&self, token: &Token) -> Result<String> {
-        let value = serde_json::to_string(token).map_err(|e| {
-            Error::new(ErrorKind::Unexpected, "token does not serialize").with_source(e)
-        })?;
-        let limit = self.backend.limits().max_value_bytes;
-        if value.len() > limit {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "token is {} bytes as stored; this backend holds at most {limit} bytes per secret",
-                    value.len()
-                ),
-            ));
-        }
-        Ok(value)
-    }
-
-    /// A fresh id: from this process's reserved ids, else reserved from the root (one
-    /// root write; several ids at once when the root is busy, so it stays under its rate).
-    /// `collisions` counts the ids this save already found taken: the pool is then dropped
-    /// (another process reserved the same ids, as merge-log roots allow) and the reservation
-    /// starts a random distance past the high-water mark so racing writers spread out.
-    async fn allocate_id(&self, collisions: u32) -> Result<u64> {
-        if collisions > 0 {
-            self.id_pool
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
-        }
-        if let Some(id) = self
-            .id_pool
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-        {
-            return Ok(id);
-        }
-        let mut root = self.read_value::<Root>(INDEX_NAME).await?;
-        if root.value.is_legacy() {
-            self.upgrade(root).await?;
-            root = self.read_value::<Root>(INDEX_NAME).await?;
-        }
-        let block = id_block(root.value.writes_in_window(self.now_minute()));
-        // Merge-log roots have no compare-and-swap: writers reading the same root reserve the
-        // same ids (the create of all but one fails). After a collision, start a random
-        // distance past the mark so racing writers rarely pick the same ids again.
-        let skip = if collisions > 0 {
-            rand::Rng::random_range(&mut rand::rng(), 0..u64::from(collisions) * 4)
-        } else {
-            0
-        };
-        let reserved = Mutex::new(0u64);
-        self.commit_value(INDEX_NAME, root, |value: &mut Root| {
-            let first = value.hi + 1 + skip;
-            if first + block - 1 > crate::lookup::MAX_ID {
-                return Step::Abort;
-            }
-            value.hi = first + block - 1;
-            *reserved.lock().unwrap_or_else(PoisonError::into_inner) = first;
-            Step::Write
-        })
-        .await?;
-        let first = *reserved.lock().unwrap_or_else(PoisonError::into_inner);
-        if first == 0 {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                "no token id left: ids are limited to 10 digits",
-            ));
-        }
-        let mut pool = self.id_pool.lock().unwrap_or_else(PoisonError::into_inner);
-        pool.extend((first + 1..first + block).rev());
-        Ok(first)
-    }
-
-    async fn save(&self, token: &Token) -> Result<Token> {
-        let token = token.clone().normalized();
-        validate_for_save(&token)?;
-        let existing = match &token.id {
-            Some(id) => {
-                parse_id(id)?;
-                self.read_token(id).await?
-            }
-            None => self.lookup(&token).await?,
-        };
-        let mut row = merge_for_save(&token, existing.as_ref())?;
-        if let Some(existing) = existing {
-            return self.update(existing, row).await;
-        }
-        let explicit_id = row.id.is_some();
-        // Refuse a token over the backend's limit before anything is written (the id it
-        // gets is at most 10 digits).
-        let mut widest = row.clone();
-        widest.id = Some(crate::lookup::MAX_ID.to_string());
-        self.encode_token(&widest)?;
-        let mut id = match &row.id {
-            Some(id) => parse_id(id)?,
-            None => self.allocate_id(0).await?,
-        };
-        // Index entries first (they point at a token that does not hold the keys yet, which
-        // lookups verify away), then the token, create-only: a name taken by a concurrent
-        // writer is never overwritten.
-        let mut attempts = 0;
-        loop {
-            let id_text = id.to_string();
-            row.id = Some(id_text.clone());
-            let value = self.encode_token(&row)?;
-            self.apply_changes(additions(&row, &id_text)).await?;
-            match self
-                .backend
-                .create(&token_secret_name(&id_text), &value)
-                .await
-            {
-                Ok(_) => break,
-                Err(e) if e.kind() == ErrorKind::AlreadyExists && !explicit_id && attempts < 32 => {
-                    attempts += 1;
-                    id = self.allocate_id(attempts).await?;
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists && explicit_id => {
-                    // Someone created this id since we looked: it is an update after all.
-                    return Box::pin(self.save(&token)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        if explicit_id {
-            self.raise_high_water_mark(id).await?;
-            return Ok(row);
-        }
-        if self.backend.index_protocol() == IndexProtocol::MergeLog {
-            self.confirm_id_entry(&row.id.clone().unwrap_or_default())
-                .await?;
-        }
-        if let Some(user) = row.user_name.clone() {
-            return self.fold_duplicate_user(row, &user).await;
-        }
-        Ok(row)
-    }
-
-    /// After creating a token under an id from a merge-log root (which can hand one id to
-    /// two writers), read the id's entry again and add it back if it is gone: the other
-    /// writer may have removed its own token of that id as a duplicate, and with it the
-    /// id's entry (the same for both), between our entries and our create. A removal that
-    /// lands after this read is followed by the remover's re-read of the id, which finds
-    /// our token and restores its entries ([`Self::remove_duplicate`]).
-    async fn confirm_id_entry(&self, id: &str) -> Result<()> {
-        let key = Key::of_id(id);
-        let leaf = self.locate(&key).await?;
-        if leaf.state.value.candidates(&key).iter().any(|c| c == id) {
-            return Ok(());
-        }
-        self.apply_changes(vec![Change {
-            key,
-            id: id.to_string(),
-            live: true,
-            optional: false,
-        }])
-        .await
-    }
-
-    /// Make the root's id high-water mark cover `id` (a token saved with its own id, or
-    /// deleted), so the id is never handed out and new ids follow the largest. When the root
-    /// is busy (a migration saving many tokens with their ids) it jumps ahead, leaving a gap
-    /// rather than writing the root once per token.
-    async fn raise_high_water_mark(&self, id: u64) -> Result<()> {
-        let mut root = self.read_value::<Root>(INDEX_NAME).await?;
-        if root.value.is_legacy() {
-            self.upgrade(root).await?;
-            root = self.read_value::<Root>(INDEX_NAME).await?;
-        }
-        if root.value.hi >= id {
-            return Ok(());
-        }
-        let busy = root.value.writes_in_window(self.now_minute()) >= SPLIT_WRITES_PER_DAY / 2;
-        let target = if busy {
-            (id + 1024).min(crate::lookup::MAX_ID)
-        } else {
-            id
-        };
-        self.commit_value(INDEX_NAME, root, |value: &mut Root| {
-            if value.hi >= id {
-                return Step::Skip;
-            }
-            value.hi = target;
-            Step::Write
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn update(&self, existing: Token, row: Token) -> Result<Token> {
-        let id = existing.id.clone().unwrap_or_default();
-        let old = keys_of(&existing, &id);
-        let new = keys_of(&row, &id);
-        let added: Vec<Change> = additions(&row, &id)
-            .into_iter()
-            .filter(|c| !old.contains(&c.key))
-            .collect();
-        if !added.is_empty() {
-            self.apply_changes(added).await?;
-        }
-        if row != existing {
-            let value = self.encode_token(&row)?;
-            self.backend.put(&token_secret_name(&id), &value).await?;
-        }
-        let removed: Vec<Change> = old
-            .into_iter()
-            .filter(|key| !new.contains(key))
-            .map(|key| Change {
-                // An old access-token entry goes with the next write of its shard (or is
-                // verified away later); the rarer keys are removed now.
-                optional: key.tag() == 'a',
-                key,
-                id: id.clone(),
-                live: false,
-            })
-            .collect();
-        if !removed.is_empty() {
-            self.apply_changes(removed).await?;
-        }
-        Ok(row)
-    }
-
-    /// Concurrent first saves of one user name each created a token; the smallest id
-    /// survives. Entries are written before tokens, so of two such writers at least one sees
-    /// the other's entries when it checks after its create (a token whose entries exist but
-    /// which is not created yet is waited for briefly). A writer that sees a smaller token of
-    /// its user moves its values into the smallest and removes its own token; a writer that
-    /// is the smallest removes the larger ones it sees.
-    async fn fold_duplicate_user(&self, row: Token, user: &str) -> Result<Token> {
-        let my_number = crate::lookup::id_number(row.id.as_deref().unwrap_or(""));
-        let key = LookupKey::UserName(user);
-        let hashed = Key::of_lookup(&key);
-        let mut wait = Duration::from_millis(50);
-        let mut others: Vec<Token> = Vec::new();
-        for attempt in 0..5 {
-            let leaf = if attempt == 0 {
-                self.locate_cached(&hashed, self.fresh_since()).await?
-            } else {
-                self.locate(&hashed).await?
-            };
-            let mut pending = false;
-            others.clear();
-            for id in leaf.state.value.candidates(&hashed) {
-                if crate::lookup::id_number(&id) == my_number {
-                    continue;
-                }
-                match self.read_token(&id).await? {
-                    Some(stored) if key.matches(&stored) => others.push(stored),
-                    Some(_) => {}
-                    None => pending |= crate::lookup::id_number(&id) < my_number,
-                }
-            }
-            if !pending {
-                break;
-            }
-            tokio::time::sleep(wait).await;
-            wait *= 2;
-        }
-        let smallest = others
-            .iter()
-            .min_by_key(|t| crate::lookup::id_number(t.id.as_deref().unwrap_or("")));
-        match smallest {
-            Some(keep)
-                if crate::lookup::id_number(keep.id.as_deref().unwrap_or("")) < my_number =>
-            {
-                let merged = self.yield_to(row, keep.clone()).await?;
-                // The token yielded to may itself have been removed by a smaller one meanwhile
-                // (and just written again): fold once more from it (ids only decrease).
-                Box::pin(self.fold_duplicate_user(merged, user)).await
-            }
-            _ => {
-                for larger in &others {
-                    self.remove_duplicate(larger).await?;
-                }
-                Ok(row)
-            }
-        }
-    }
-
-    /// Move `row`'s values into `keep` (a token of the same user with a smaller id), then
-    /// remove `row`'s own token.
-    async fn yield_to(&self, row: Token, keep: Token) -> Result<Token> {
-        let keep_id = keep.id.clone().unwrap_or_default();
-        let mut merged = row.clone();
-        merged.merge_from(&keep);
-        merged.id = Some(keep_id.clone());
-        self.apply_changes(additions(&merged, &keep_id)).await?;
-        self.backend
-            .put(&token_secret_name(&keep_id), &self.encode_token(&merged)?)
-            .await?;
-        self.remove_duplicate(&row).await?;
-        Ok(merged)
-    }
-
-    /// Remove a duplicate of a user found earlier. Its id may meanwhile hold another token
-    /// (a merge-log root can hand one id to two writers; once the duplicate is gone the id is
-    /// free for the other), whose entries are then restored; or the duplicate itself again (a
-    /// concurrent write to it landed after its delete), which is removed once more.
-    /// A token created after that re-read finds its id entry missing and adds it again
-    /// ([`Self::confirm_id_entry`]).
-    async fn remove_duplicate(&self, token: &Token) -> Result<()> {
-        let id = token.id.clone().unwrap_or_default();
-        for _ in 0..3 {
-            match self.read_token(&id).await? {
-                Some(now) if now.user_name == token.user_name => {
-                    self.remove_token(&now).await?;
-                }
-                Some(other) => return self.apply_changes(additions(&other, &id)).await,
-                None => return Ok(()),
-            }
-        }
-        Ok(())
-    }
-
-    /// Delete a stored token's secret, then its index entries.
-    async fn remove_token(&self, token: &Token) -> Result<()> {
-        let id = token.id.clone().unwrap_or_default();
-        self.backend.delete(&token_secret_name(&id)).await?;
-        let changes = keys_of(token, &id)
-            .into_iter()
-            .map(|key| Change {
-                key,
-                id: id.clone(),
-                live: false,
-                optional: false,
-            })
-            .collect();
-        self.apply_changes(changes).await
-    }
-
-    async fn delete_one(&self, id: &str) -> Result<()> {
-        let number = parse_id(id)?;
-        let Some(token) = self.read_token(id).await? else {
-            return Ok(());
-        };
-        self.remove_token(&token).await?;
-        // Ids are never handed out again.
-        self.raise_high_water_mark(number).await
-    }
-
     /// Ids of every token the index lists, by numeric id.
     async fn indexed_ids(&self) -> Result<Vec<String>> {
         let mut leaves = self.walk().await?;
@@ -778,50 +442,6 @@ impl SecretIndexStore {
         }
         Ok(tokens)
     }
-
-    async fn delete_all(&self) -> Result<()> {
-        let listed = self.backend.list(TOKEN_PREFIX).await?;
-        for name in &listed {
-            self.backend.delete(name).await?;
-        }
-        let leaves = self.walk().await?;
-        let mut changes = Vec::new();
-        for (_, shard) in leaves {
-            changes.extend(shard.live().into_iter().map(|e| Change {
-                key: e.key,
-                id: e.id,
-                live: false,
-                optional: false,
-            }));
-        }
-        self.apply_changes(changes).await
-    }
-}
-
-/// Ids to reserve with one root write when the root was written `recent_writes` times in
-/// the last 24 hours: one while it is quiet, then doubling every 8 writes (a bulk load of
-/// 10,000 tokens takes under 90 root writes), so the root stays under its write rate. Ids
-/// a process reserved and did not use are skipped (ids are increasing, not gap-free).
-fn id_block(recent_writes: usize) -> u64 {
-    const QUIET: usize = 16;
-    if recent_writes < QUIET {
-        return 1;
-    }
-    let doublings = ((recent_writes - QUIET) / 8 + 1).min(12) as u32;
-    1 << doublings
-}
-
-/// Index entries for every key of `row` (stored as token `id`).
-fn additions(row: &Token, id: &str) -> Vec<Change> {
-    keys_of(row, id)
-        .into_iter()
-        .map(|key| Change {
-            key,
-            id: id.to_string(),
-            live: true,
-            optional: false,
-        })
-        .collect()
 }
 
 /// Decode a token secret and check it belongs to `id`.
