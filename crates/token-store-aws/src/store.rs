@@ -11,7 +11,7 @@ token_store_core::cloud_store!(
     /// [`from_url`](Self::from_url) (`aws-secretsmanager://<prefix>?region=..&endpoint=..`).
     ///
     /// Requests per operation, as counted by [`calls`](Self::calls) (a process that has the
-    /// shard cached / a cold one; asserted in `tests/emulator/calls.rs`):
+    /// shard cached / a cold one; asserted in `tests/behaviour/calls.rs`):
     ///
     /// | operation | requests |
     /// | --- | --- |

@@ -19,7 +19,7 @@ use azure_core::time::{Duration, OffsetDateTime};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use token_store_azure::{AzureBackend, AzureKeyVaultStore, AzureKeyVaultStoreBuilder};
 use token_store_core::SecretBackend;
-use token_store_core::testkit::{BackendHarness, BoxFuture, EngineHarness};
+use token_store_core::testkit::{BackendHarness, BoxFuture};
 
 /// Returns a fixed dummy token: the emulators only check that a bearer token is present.
 #[derive(Debug)]
@@ -128,11 +128,6 @@ impl AzureHarness {
         SecretClient::new(&self.url, Arc::new(DummyCredential), Some(options))
             .expect("raw Key Vault client")
     }
-}
-
-/// The store harness of the engine over [`harness`] (what `engine_conformance_tests!` builds).
-pub fn harness_for_engine() -> EngineHarness<AzureHarness> {
-    EngineHarness(harness())
 }
 
 impl BackendHarness for AzureHarness {

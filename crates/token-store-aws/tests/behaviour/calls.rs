@@ -8,7 +8,7 @@ use token_store_core::testkit::random_namespace;
 
 use token_store_core::{EngineOptions, ErrorKind, SecretBackend, Token, TokenStore};
 
-use crate::harness::{Target, backend, builder, target};
+use crate::common::{Target, backend, builder, target};
 use token_store_core::raw::CompareAndSwap as _;
 
 fn token(n: usize) -> Token {

@@ -9,11 +9,11 @@ use std::time::Instant;
 use token_store_core::testkit::random_namespace;
 use token_store_core::{EngineOptions, SecretIndexStore, Token, TokenStore};
 
-use crate::harness::{AwsHarness, backend, target};
+use crate::common::{AwsHarness, backend, target};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_writers_of_distinct_users_lose_nothing() {
-    if crate::harness::gated("sixteen_writers_of_distinct_users_lose_nothing") {
+    if crate::common::gated("sixteen_writers_of_distinct_users_lose_nothing") {
         return;
     }
     let report = token_store_core::testkit::stress_distinct_users(&AwsHarness, 16, 25).await;
@@ -127,7 +127,7 @@ async fn assert_all_findable(namespace: &str, tokens: Vec<Token>, parallel: usiz
 /// index holds exactly one entry per token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_writers_and_sixteen_saves_of_one_user_lose_nothing() {
-    if crate::harness::gated("thirty_two_writers_and_sixteen_saves_of_one_user_lose_nothing") {
+    if crate::common::gated("thirty_two_writers_and_sixteen_saves_of_one_user_lose_nothing") {
         return;
     }
     const WRITERS: usize = 32;
@@ -228,7 +228,7 @@ const LARGE_STORE_WRITERS: usize = 6;
 /// found by each key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn large_store_lists_and_finds_every_token() {
-    if crate::harness::gated("large_store_lists_and_finds_every_token") {
+    if crate::common::gated("large_store_lists_and_finds_every_token") {
         return;
     }
     let namespace = random_namespace();

@@ -3,6 +3,7 @@
 //! `TOKEN_STORE_AWS_ENDPOINT` (e.g. `http://127.0.0.1:4566`) is required: without it, or when
 //! nothing answers there, every test fails. `TOKEN_STORE_AWS_TARGET` (`localstack` or `moto`)
 //! names the emulator so that its documented differences can be gated by case name.
+#![allow(dead_code)] // each test target uses a different part
 
 use std::sync::Arc;
 
@@ -85,6 +86,11 @@ pub fn gated(case: &str) -> bool {
 
 /// The conformance harness: the engine over [`AwsBackend`] in a per-case prefix.
 pub struct AwsHarness;
+
+/// The harness of the emulator the environment names.
+pub fn harness() -> AwsHarness {
+    AwsHarness
+}
 
 impl BackendHarness for AwsHarness {
     fn backend<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Arc<dyn SecretBackend>> {

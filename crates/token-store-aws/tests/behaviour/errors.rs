@@ -5,7 +5,7 @@ use token_store_aws::{AwsBackend, AwsSecretsManagerStore, MAX_VALUE_BYTES};
 use token_store_core::testkit::random_namespace;
 use token_store_core::{ErrorKind, SecretBackend, Token, TokenStore};
 
-use crate::harness::{backend, builder, fresh_store, gated};
+use crate::common::{backend, builder, fresh_store, gated};
 use token_store_core::raw::CompareAndSwap as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,7 +246,7 @@ async fn create_on_name_scheduled_for_deletion_is_a_conflict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_endpoint_is_unavailable() {
     let store = AwsSecretsManagerStore::builder()
-        .client(crate::harness::sdk_client())
+        .client(crate::common::sdk_client())
         .endpoint("http://127.0.0.1:9")
         .build()
         .await
@@ -274,7 +274,7 @@ async fn from_url_and_from_env_reach_the_emulator() {
     let namespace = random_namespace();
     let url = format!(
         "aws-secretsmanager://token-store-test/{namespace}/?region=us-east-1&endpoint={}",
-        crate::harness::endpoint()
+        crate::common::endpoint()
     );
     let store = AwsSecretsManagerStore::from_url(&url).await.unwrap();
     let saved = store
@@ -331,7 +331,7 @@ async fn token_1_scheduled_for_deletion(namespace: &str) -> AwsBackend {
 
 /// Force-delete `token-1` so the emulator is left clean.
 async fn purge_token_1(namespace: &str) {
-    crate::harness::backend(namespace)
+    crate::common::backend(namespace)
         .await
         .delete("token-1")
         .await

@@ -5,7 +5,7 @@
 use token_store_aws::{OWNER_TAG, PREFIX_TAG, VERSION_PREFIX};
 use token_store_core::{Token, TokenStore};
 
-use crate::harness::{fresh_store, prefix, sdk_client};
+use crate::common::{fresh_store, prefix, sdk_client};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_secrets_hold_json_and_the_index_no_plaintext() {
