@@ -36,6 +36,7 @@ use crate::names::Names;
 use crate::reads::SeenVersions;
 use crate::version;
 use token_store_core::CallCounter;
+use token_store_core::raw::{Retryable as _, backoff};
 
 /// Largest secret value AWS accepts (`SecretString` length 1..65,536).
 pub const MAX_VALUE_BYTES: usize = 65_536;
@@ -110,9 +111,12 @@ fn no_version(call: Call) -> Error {
         .with_operation(call.name())
 }
 
-/// Attempts of one compare-and-swap `PutSecretValue` (same token, same data) after throttling
-/// or an error that leaves open whether the service applied it.
-const CAS_PUT_ATTEMPTS: u32 = 3;
+/// Retries of one compare-and-swap `PutSecretValue` (same token, same data) after throttling
+/// or an error that leaves open whether the service applied it, and their first and longest
+/// waits (50 ms, then 100 ms).
+const CAS_PUT_RETRIES: usize = 2;
+const CAS_PUT_FIRST_WAIT: Duration = Duration::from_millis(50);
+const CAS_PUT_MAX_WAIT: Duration = Duration::from_millis(400);
 
 fn lost_race(e: Error) -> Error {
     let operation = e.operation();
@@ -125,8 +129,11 @@ fn lost_race(e: Error) -> Error {
     .with_source(e)
 }
 
-/// Backoff while AWS finishes an asynchronous force delete of a name being created again.
-const RECREATE_ATTEMPTS: u32 = 6;
+/// Retries while AWS finishes an asynchronous force delete of a name being created again, and
+/// their first and longest waits (100 ms doubling: 3.1 s in all).
+const RECREATE_RETRIES: usize = 5;
+const RECREATE_FIRST_WAIT: Duration = Duration::from_millis(100);
+const RECREATE_MAX_WAIT: Duration = Duration::from_secs(2);
 
 impl AwsBackend {
     /// Requests sent to Secrets Manager through this backend's client, per operation.
@@ -151,7 +158,7 @@ impl AwsBackend {
                 Error::invalid_input("a secret value cannot be empty").with_backend(BACKEND)
             );
         }
-        self.limits().check_value_size(BACKEND, value)
+        self.limits().check_value_size(BACKEND, "the value", value)
     }
 
     fn tags_for(&self, relative: &str) -> Vec<Tag> {
@@ -190,33 +197,30 @@ impl AwsBackend {
 
     /// `CreateSecret`, waiting out AWS's asynchronous clean-up of a force-deleted name.
     async fn create_waiting(&self, relative: &str, full: &str, value: &str) -> Result<String> {
-        let mut backoff = Duration::from_millis(100);
-        let mut attempt = 0;
-        loop {
-            match self.create_secret(relative, full, value, None).await {
-                Err(e)
-                    if e.kind() == ErrorKind::Conflict
-                        && self.deletion == Deletion::Force
-                        && attempt + 1 < RECREATE_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+        let create = || self.create_secret(relative, full, value, None);
+        let force = self.deletion == Deletion::Force;
+        create
+            .retry(backoff(
+                RECREATE_FIRST_WAIT,
+                RECREATE_MAX_WAIT,
+                RECREATE_RETRIES,
+            ))
+            .when(|e| e.kind() == ErrorKind::Conflict && force)
+            .await
+            .map_err(|e| {
+                if e.kind() != ErrorKind::Conflict {
+                    return e;
                 }
-                Err(e) if e.kind() == ErrorKind::Conflict => {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        "the secret name is scheduled for deletion; it can be created again once \
-                         the deletion completes (or after RestoreSecret)",
-                    )
-                    .with_backend(BACKEND)
-                    .with_operation(Call::CreateSecret.name())
-                    .with_retryable(self.deletion == Deletion::Force)
-                    .with_source(e));
-                }
-                other => return other,
-            }
-        }
+                Error::new(
+                    ErrorKind::Conflict,
+                    "the secret name is scheduled for deletion; it can be created again once \
+                     the deletion completes (or after RestoreSecret)",
+                )
+                .with_backend(BACKEND)
+                .with_operation(Call::CreateSecret.name())
+                .with_retryable(force)
+                .with_source(e)
+            })
     }
 
     async fn put_value(&self, full: &str, value: &str) -> Result<String> {
@@ -270,54 +274,63 @@ impl AwsBackend {
     /// is visible); no such version means it was not applied (yet), and sending the very same
     /// request again is safe for the same reasons as above.
     async fn cas_put(&self, name: &str, full: &str, value: &str, token: &str) -> Result<String> {
+        let attempt = || self.cas_put_once(name, full, value, token);
+        attempt
+            .retry(backoff(
+                CAS_PUT_FIRST_WAIT,
+                CAS_PUT_MAX_WAIT,
+                CAS_PUT_RETRIES,
+            ))
+            .when(|e| matches!(e.kind(), ErrorKind::RateLimited | ErrorKind::Unavailable))
+            .await
+    }
+
+    /// One attempt of [`Self::cas_put`]: `RateLimited` or `Unavailable` when trying again is
+    /// safe (nothing of ours is visible), `Conflict` when another writer won.
+    async fn cas_put_once(
+        &self,
+        name: &str,
+        full: &str,
+        value: &str,
+        token: &str,
+    ) -> Result<String> {
         let call = Call::PutSecretValue;
-        let mut backoff = Duration::from_millis(50);
-        let mut attempt = 1;
-        loop {
-            let sent = self
-                .client
-                .put_secret_value()
-                .secret_id(full)
-                .secret_string(value)
-                .client_request_token(token)
-                .customize()
-                .config_override(
-                    aws_sdk_secretsmanager::config::Builder::default()
-                        .retry_config(RetryConfig::disabled()),
-                )
-                .send()
-                .await;
-            let err = match sent {
-                Ok(out) => {
-                    let version = out.version_id.ok_or_else(|| no_version(call))?;
-                    self.seen.record(name, &version);
-                    return Ok(version);
-                }
-                Err(e) => map_sdk_error(call, e),
-            };
-            match err.kind() {
-                // ResourceExists: the token is taken by another writer's data. NotFound /
-                // Conflict: the secret was deleted (or scheduled for deletion) since the read.
-                ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::Conflict => {
-                    return Err(lost_race(err));
-                }
-                ErrorKind::RateLimited => {}
-                ErrorKind::Unavailable => match self.version_value(full, token).await? {
-                    Some(stored) if stored == value => {
-                        self.seen.record(name, token);
-                        return Ok(token.to_string());
-                    }
-                    Some(_) => return Err(lost_race(err)),
-                    None => {}
-                },
-                _ => return Err(err),
+        let sent = self
+            .client
+            .put_secret_value()
+            .secret_id(full)
+            .secret_string(value)
+            .client_request_token(token)
+            .customize()
+            .config_override(
+                aws_sdk_secretsmanager::config::Builder::default()
+                    .retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await;
+        let err = match sent {
+            Ok(out) => {
+                let version = out.version_id.ok_or_else(|| no_version(call))?;
+                self.seen.record(name, &version);
+                return Ok(version);
             }
-            if attempt >= CAS_PUT_ATTEMPTS {
-                return Err(err);
+            Err(e) => map_sdk_error(call, e),
+        };
+        match err.kind() {
+            // ResourceExists: the token is taken by another writer's data. NotFound /
+            // Conflict: the secret was deleted (or scheduled for deletion) since the read.
+            ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::Conflict => {
+                Err(lost_race(err))
             }
-            attempt += 1;
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
+            ErrorKind::Unavailable => match self.version_value(full, token).await? {
+                Some(stored) if stored == value => {
+                    self.seen.record(name, token);
+                    Ok(token.to_string())
+                }
+                Some(_) => Err(lost_race(err)),
+                None => Err(err),
+            },
+            _ => Err(err),
         }
     }
 

@@ -204,14 +204,14 @@ mod tests {
 
     #[test]
     fn bad_urls_and_settings_are_config_errors() {
-        for url in [
-            "s3://x",
-            "aws-secretsmanager://p/?colour=blue",
-            "aws-secretsmanager://p/?recovery_window_days=week",
-        ] {
-            let err = AwsSecretsManagerStoreBuilder::from_url(url).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::ConfigInvalid, "{url}");
-        }
+        token_store_core::testkit::assert_urls_refused(
+            AwsSecretsManagerStoreBuilder::from_url,
+            &[
+                "s3://x",
+                "aws-secretsmanager://p/?colour=blue",
+                "aws-secretsmanager://p/?recovery_window_days=week",
+            ],
+        );
         let invalid = |builder: AwsSecretsManagerStoreBuilder| {
             let Ok(settings) = builder.settings();
             settings.validate().unwrap_err().kind()

@@ -15,7 +15,7 @@
 //! | `list` | P GetSecrets |
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -36,6 +36,7 @@ use crate::names::{full_name, relative_of};
 use crate::versions::{CreateOutcome, VersionInfo, after, create_outcome};
 use crate::write_order::WriteOrder;
 use token_store_core::CallCounter;
+use token_store_core::raw::{Retryable as _, backoff};
 
 /// Largest secret value Key Vault stores: 25 KB (25,600 bytes), checked before any call.
 pub const MAX_VALUE_BYTES: usize = 25_600;
@@ -43,8 +44,16 @@ pub const MAX_VALUE_BYTES: usize = 25_600;
 pub const OWNER_TAG: (&str, &str) = ("managed-by", "token-store");
 /// Index versions kept in memory (versions are immutable, so a cached one is never stale).
 const CACHED_INDEX_VERSIONS: usize = 256;
-/// Attempts to clear a soft-deleted name (purge or recover) before a write gives up.
-const CLEAR_ATTEMPTS: u32 = 12;
+/// Retries of a write whose name a deleted secret holds, each after clearing it (purge or
+/// recover), and their first and longest waits.
+const CLEAR_RETRIES: usize = 12;
+const CLEAR_FIRST_WAIT: Duration = Duration::from_millis(100);
+const CLEAR_MAX_WAIT: Duration = Duration::from_secs(2);
+/// Retries of the purge after a delete (Key Vault finishes deleting asynchronously), and
+/// their first and longest waits (50 ms doubling).
+const PURGE_RETRIES: usize = 5;
+const PURGE_FIRST_WAIT: Duration = Duration::from_millis(50);
+const PURGE_MAX_WAIT: Duration = Duration::from_millis(800);
 
 /// What deleting a secret does on a soft-delete vault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -170,7 +179,7 @@ impl AzureBackend {
 
     fn check_size(&self, value: &str, operation: &'static str) -> Result<()> {
         self.limits()
-            .check_value_size("azure", value)
+            .check_value_size("azure", "the value", value)
             .map_err(|e| e.with_operation(operation))
     }
 
@@ -268,27 +277,26 @@ impl AzureBackend {
         value: &str,
         operation: &'static str,
     ) -> Result<(String, Option<i64>)> {
-        let mut recovered_at = None;
-        let mut backoff = Duration::from_millis(100);
-        for attempt in 0..=CLEAR_ATTEMPTS {
-            match self.set_once(full, value, operation).await {
-                Ok(version) => return Ok((version, recovered_at)),
-                Err(e) if e.kind() == ErrorKind::Conflict && attempt < CLEAR_ATTEMPTS => {
-                    tracing::debug!(
-                        secret = full,
-                        attempt,
-                        "name held by a deleted secret; clearing it"
-                    );
-                    if let Some(at) = self.clear_deleted(full, operation).await? {
-                        recovered_at = Some(at);
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
-                }
-                Err(e) => return Err(e),
+        let recovered_at = Mutex::new(None);
+        let attempt = || async {
+            let conflict = match self.set_once(full, value, operation).await {
+                Err(e) if e.kind() == ErrorKind::Conflict => e,
+                other => return other,
+            };
+            tracing::debug!(secret = full, "name held by a deleted secret; clearing it");
+            if let Some(at) = self.clear_deleted(full, operation).await? {
+                *recovered_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
             }
-        }
-        unreachable!("the last attempt returns")
+            Err(conflict)
+        };
+        let version = attempt
+            .retry(backoff(CLEAR_FIRST_WAIT, CLEAR_MAX_WAIT, CLEAR_RETRIES))
+            .when(|e| e.kind() == ErrorKind::Conflict)
+            .await?;
+        let recovered_at = recovered_at
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok((version, recovered_at))
     }
 
     /// Purge (or, with [`DeleteMode::SoftDelete`], recover) the deleted secret `full`.
@@ -533,19 +541,26 @@ impl SecretBackend for AzureBackend {
         }
         // Deletion completes asynchronously: purge answers 409 until the secret is in the
         // deleted state. A name left unpurged is purged by the next write meeting it.
-        let mut backoff = Duration::from_millis(50);
-        for _ in 0..6 {
-            if self.purge(&full, OP).await? {
-                return Ok(());
+        let purge = || async {
+            match self.purge(&full, OP).await? {
+                true => Ok(()),
+                false => Err(Error::new(ErrorKind::Conflict, "not purgeable yet")),
             }
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
+        };
+        let purged = purge
+            .retry(backoff(PURGE_FIRST_WAIT, PURGE_MAX_WAIT, PURGE_RETRIES))
+            .when(|e| e.kind() == ErrorKind::Conflict)
+            .await;
+        match purged {
+            Err(e) if e.kind() == ErrorKind::Conflict => {
+                tracing::debug!(
+                    secret = full,
+                    "deleted secret not purgeable yet; the next write of the name purges it"
+                );
+                Ok(())
+            }
+            other => other,
         }
-        tracing::debug!(
-            secret = full,
-            "deleted secret not purgeable yet; the next write of the name purges it"
-        );
-        Ok(())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {

@@ -4,34 +4,20 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use common::{AzureHarness, harness};
 use token_store_azure::{AzureBackend, DeleteMode, MAX_VALUE_BYTES};
 use token_store_core::raw::{IndexProtocol, MergeLog as _};
-use token_store_core::testkit::{random_namespace, stress_distinct_users};
+use token_store_core::testkit::{
+    call_counts, numbered_token, random_namespace, stress_distinct_users,
+};
 use token_store_core::{ErrorKind, SecretBackend, SecretIndexStore, Token, TokenStore};
-
-fn token(n: usize) -> Token {
-    Token::builder()
-        .user_name(format!("user{n}@example.com"))
-        .client_id("1000.CLIENT")
-        .client_secret("client-secret-value")
-        .refresh_token(format!("1000.refresh.{n}"))
-        .access_token(format!("1000.access.{n}"))
-        .expiry_time(1_700_000_000_000)
-        .build()
-}
 
 async fn engine(h: &AzureHarness, namespace: &str) -> (Arc<AzureBackend>, SecretIndexStore) {
     let backend = Arc::new(h.azure_backend(namespace).await);
     (backend.clone(), SecretIndexStore::new(backend))
-}
-
-fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|&(op, n)| (op.to_owned(), n)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -56,7 +42,7 @@ async fn service_calls_per_operation() {
     let h = harness();
     let (backend, store) = engine(&h, &random_namespace()).await;
     for n in 1..=3 {
-        store.save_token(&token(n)).await.unwrap();
+        store.save_token(&numbered_token(n)).await.unwrap();
     }
     // Every operation is checked; the differences are reported together at the end.
     let mismatches = std::cell::RefCell::new(Vec::new());
@@ -66,7 +52,7 @@ async fn service_calls_per_operation() {
             "service calls {operation}: {} {got:?}",
             got.values().sum::<u64>()
         );
-        if got != calls(expected) {
+        if got != call_counts(expected) {
             mismatches
                 .borrow_mut()
                 .push(format!("{operation}: got {got:?}, expected {expected:?}"));
@@ -77,7 +63,7 @@ async fn service_calls_per_operation() {
     let next_second = || tokio::time::sleep(std::time::Duration::from_millis(1100));
 
     next_second().await;
-    store.save_token(&token(4)).await.unwrap();
+    store.save_token(&numbered_token(4)).await.unwrap();
     // the user looked up in the shard's latest version (no candidate: a miss) + index read
     // (root + shard: get + version list) + create of the token (get 404, set, version list)
     // + the root and shard writes (set + version list each) + the id's entry read again (get
@@ -113,7 +99,7 @@ async fn service_calls_per_operation() {
         .expect("found");
     check("find_token by user (cold)", &[("GetSecret", 2)]);
 
-    let mut refreshed = token(2);
+    let mut refreshed = numbered_token(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
     next_second().await;
     store.save_token(&refreshed).await.unwrap();
@@ -173,7 +159,7 @@ async fn raw_secret_values_show_the_stored_json() {
     let h = harness();
     let namespace = random_namespace();
     let (backend, store) = engine(&h, &namespace).await;
-    let saved = store.save_token(&token(7)).await.unwrap();
+    let saved = store.save_token(&numbered_token(7)).await.unwrap();
     let id = saved.id.clone().expect("id assigned");
     let client = h.raw_client();
 
@@ -280,7 +266,7 @@ async fn a_soft_deleted_name_is_purged_on_write() {
     println!("service calls put over a soft-deleted name: {got:?}");
     assert_eq!(
         got,
-        calls(&[("PurgeDeletedSecret", 1), ("SetSecret", 2)]),
+        call_counts(&[("PurgeDeletedSecret", 1), ("SetSecret", 2)]),
         "409, purge, write"
     );
     assert_eq!(backend.get("token-2").await.unwrap().unwrap().value, "new");

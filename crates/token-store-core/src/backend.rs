@@ -173,15 +173,16 @@ impl BackendLimits {
     }
 
     /// `TooLarge` (of `backend`) when `value` exceeds [`max_value_bytes`](Self::max_value_bytes);
-    /// backends check before calling the service.
-    pub fn check_value_size(&self, backend: &'static str, value: &str) -> Result<()> {
+    /// `what` names the value in the message (`"the value"`, `"the token"`). Backends check
+    /// before calling the service, the engine before writing anything.
+    pub fn check_value_size(&self, backend: &'static str, what: &str, value: &str) -> Result<()> {
         if value.len() <= self.max_value_bytes {
             return Ok(());
         }
         Err(crate::Error::new(
             crate::ErrorKind::TooLarge,
             format!(
-                "the value is {} bytes; the service holds at most {}",
+                "{what} is {} bytes as stored; {backend} holds at most {} bytes per secret",
                 value.len(),
                 self.max_value_bytes
             ),

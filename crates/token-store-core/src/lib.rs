@@ -13,6 +13,7 @@ pub mod lookup;
 mod memory;
 mod names;
 mod registry;
+mod retry;
 mod store;
 mod token;
 
@@ -46,6 +47,7 @@ pub mod raw {
     pub use crate::lookup;
     pub use crate::names::NameRules;
     pub use crate::registry::{MEMORY_SCHEME, Opened, Opening, Scheme};
+    pub use crate::retry::{Retryable, backoff};
 }
 pub use memory::MemoryStore;
 pub use store::TokenStore;

@@ -337,7 +337,7 @@ impl SecretBackend for GcpBackend {
 
     async fn create(&self, name: &str, value: &str) -> Result<String> {
         self.limits()
-            .check_value_size("gcp", value)
+            .check_value_size("gcp", "the value", value)
             .map_err(|e| e.with_operation("create"))?;
         self.create_secret(name, "create").await?;
         self.add_version(name, value, "create").await
@@ -345,7 +345,7 @@ impl SecretBackend for GcpBackend {
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         self.limits()
-            .check_value_size("gcp", value)
+            .check_value_size("gcp", "the value", value)
             .map_err(|e| e.with_operation("put"))?;
         let version = match self.add_version(name, value, "put").await {
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -412,7 +412,7 @@ impl SecretBackend for GcpBackend {
 impl MergeLog for GcpBackend {
     async fn append(&self, name: &str, value: &str) -> Result<String> {
         self.limits()
-            .check_value_size("gcp", value)
+            .check_value_size("gcp", "the value", value)
             .map_err(|e| e.with_operation("append"))?;
         self.add_version(name, value, "append").await
     }

@@ -307,20 +307,15 @@ mod tests {
             (b.prefix, b.endpoint, b.credentials.is_some()),
             (None, None, false)
         );
-        for bad in [
-            "aws-sm://p/x",
-            "gcp-secretmanager:///x",
-            "gcp-secretmanager://p/x?colour=red",
-            "not a url",
-        ] {
-            assert_eq!(
-                GcpSecretManagerStoreBuilder::from_url(bad)
-                    .unwrap_err()
-                    .kind(),
-                ErrorKind::ConfigInvalid,
-                "{bad}"
-            );
-        }
+        token_store_core::testkit::assert_urls_refused(
+            GcpSecretManagerStoreBuilder::from_url,
+            &[
+                "aws-sm://p/x",
+                "gcp-secretmanager:///x",
+                "gcp-secretmanager://p/x?colour=red",
+                "not a url",
+            ],
+        );
     }
 
     #[test]

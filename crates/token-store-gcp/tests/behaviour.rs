@@ -3,13 +3,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::{Emulator, GcpHarness, harness};
 use google_cloud_secretmanager_v1::model::secret_version::State;
 use token_store_core::raw::{IndexProtocol, MergeLog as _};
-use token_store_core::testkit::{large_store, random_namespace, stress_with_shared_user};
+use token_store_core::testkit::{
+    call_counts, large_store, numbered_token, random_namespace, stress_with_shared_user,
+};
 use token_store_core::{
     EngineOptions, ErrorKind, SecretBackend, SecretIndexStore, Token, TokenStore,
 };
@@ -19,24 +20,9 @@ fn gated(case: &str, reason: &str) {
     println!("GATED {case}: {reason}");
 }
 
-fn token(n: usize) -> Token {
-    Token::builder()
-        .user_name(format!("user{n}@example.com"))
-        .client_id("1000.CLIENT")
-        .client_secret("client-secret-value")
-        .refresh_token(format!("1000.refresh.{n}"))
-        .access_token(format!("1000.access.{n}"))
-        .expiry_time(1_700_000_000_000)
-        .build()
-}
-
 async fn engine(h: &GcpHarness, namespace: &str) -> (Arc<GcpBackend>, SecretIndexStore) {
     let backend = Arc::new(h.gcp_backend(namespace).await);
     (backend.clone(), SecretIndexStore::new(backend))
-}
-
-fn calls(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|&(op, n)| (op.to_owned(), n)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -72,13 +58,13 @@ async fn service_calls_per_operation() {
         EngineOptions::default().with_write_cache_ttl(std::time::Duration::from_secs(3600));
     let store = SecretIndexStore::with_options(backend.clone(), options);
     for n in 1..=3 {
-        store.save_token(&token(n)).await.unwrap();
+        store.save_token(&numbered_token(n)).await.unwrap();
     }
     // A small store has one index shard. After the warm-up this process knows which index
     // versions it already retired, so each index write destroys exactly the one version it
     // superseded (on gsm that call fails: no `:destroy` route, and the engine only logs it).
     let check = |operation: &str, expected: &[(&'static str, u64)]| {
-        let want = calls(expected);
+        let want = call_counts(expected);
         let got = backend.calls().counts();
         println!(
             "service calls {operation}: {} {got:?}",
@@ -92,7 +78,7 @@ async fn service_calls_per_operation() {
     // Shard read, root read and write (an id), shard write, token create, the id's entry
     // read again (another writer of the same id may have removed it); one destroy per index
     // write.
-    store.save_token(&token(4)).await.unwrap();
+    store.save_token(&numbered_token(4)).await.unwrap();
     check(
         "save (new user)",
         &[
@@ -132,7 +118,7 @@ async fn service_calls_per_operation() {
     check("find_token_by_id", &[("AccessSecretVersion", 1)]);
 
     // Token read, shard write (+ destroy), token write (+ destroy of the superseded version).
-    let mut refreshed = token(2);
+    let mut refreshed = numbered_token(2);
     refreshed.access_token = Some("1000.access.refreshed".into());
     store.save_token(&refreshed).await.unwrap();
     check(
@@ -177,7 +163,7 @@ async fn raw_secret_values_show_the_stored_json() {
     let h = harness();
     let namespace = random_namespace();
     let (backend, store) = engine(&h, &namespace).await;
-    let saved = store.save_token(&token(7)).await.unwrap();
+    let saved = store.save_token(&numbered_token(7)).await.unwrap();
     let id = saved.id.clone().expect("id assigned");
     let client = h.raw_client().await;
 
@@ -267,7 +253,7 @@ async fn superseded_versions_are_destroyed() {
     }
     let (backend, store) = engine(&h, &random_namespace()).await;
     for n in 1..=6 {
-        store.save_token(&token(n)).await.unwrap();
+        store.save_token(&numbered_token(n)).await.unwrap();
     }
     let versions = backend
         .client()
@@ -300,7 +286,7 @@ async fn superseded_versions_are_destroyed() {
 
     // Token refreshes destroy the version they supersede.
     for i in 0..3 {
-        let mut refreshed = token(1);
+        let mut refreshed = numbered_token(1);
         refreshed.access_token = Some(format!("1000.access.refreshed.{i}"));
         store.save_token(&refreshed).await.unwrap();
     }

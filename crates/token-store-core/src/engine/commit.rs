@@ -184,16 +184,8 @@ impl SecretIndexStore {
     /// Encode a value, or a `TooLarge` error when it exceeds the backend's value limit.
     pub(crate) fn encode_value<T: Mergeable>(&self, value: &T) -> Result<String> {
         let encoded = value.encode();
-        let limit = self.backend.limits().max_value_bytes;
-        if encoded.len() > limit {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "an index secret would need {} bytes; this backend holds {limit} per secret",
-                    encoded.len()
-                ),
-            ));
-        }
+        let limits = self.backend.limits();
+        limits.check_value_size(self.backend.kind(), "an index secret", &encoded)?;
         Ok(encoded)
     }
 

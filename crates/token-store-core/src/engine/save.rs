@@ -220,20 +220,13 @@ impl SecretIndexStore {
         .await
     }
 
+    /// The token as stored, or `TooLarge` when it exceeds the backend's value limit.
     pub(super) fn encode_token(&self, token: &Token) -> Result<String> {
         let value = serde_json::to_string(token).map_err(|e| {
             Error::new(ErrorKind::Unexpected, "token does not serialize").with_source(e)
         })?;
-        let limit = self.backend.limits().max_value_bytes;
-        if value.len() > limit {
-            return Err(Error::new(
-                ErrorKind::TooLarge,
-                format!(
-                    "token is {} bytes as stored; this backend holds at most {limit} bytes per secret",
-                    value.len()
-                ),
-            ));
-        }
+        let limits = self.backend.limits();
+        limits.check_value_size(self.backend.kind(), "the token", &value)?;
         Ok(value)
     }
 }

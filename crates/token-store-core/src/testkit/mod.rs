@@ -118,6 +118,43 @@ pub fn random_namespace() -> String {
     format!("t{tail}")
 }
 
+/// Token `n` of a test: user `user<n>@example.com`, client credentials, access and refresh
+/// tokens numbered `n`, an expiry.
+pub fn numbered_token(n: usize) -> crate::Token {
+    crate::Token::builder()
+        .user_name(format!("user{n}@example.com"))
+        .client_id("1000.CLIENT")
+        .client_secret("client-secret-value")
+        .refresh_token(format!("1000.refresh.{n}"))
+        .access_token(format!("1000.access.{n}"))
+        .expiry_time(1_700_000_000_000)
+        .build()
+}
+
+/// Expected service calls, by operation name, for comparing with
+/// [`CallCounter::counts`](crate::CallCounter::counts).
+pub fn call_counts(pairs: &[(&str, u64)]) -> std::collections::BTreeMap<String, u64> {
+    pairs.iter().map(|&(op, n)| (op.to_owned(), n)).collect()
+}
+
+/// Assert that `parse` refuses each of `urls` with [`ErrorKind::ConfigInvalid`](crate::ErrorKind)
+/// and an error that does not echo the URL (it may hold a password).
+#[track_caller]
+pub fn assert_urls_refused<T>(parse: impl Fn(&str) -> crate::Result<T>, urls: &[&str]) {
+    for url in urls {
+        match parse(url) {
+            Ok(_) => panic!("{url} was accepted"),
+            Err(e) => {
+                assert_eq!(e.kind(), crate::ErrorKind::ConfigInvalid, "{url}: {e}");
+                assert!(
+                    url.len() < 12 || !e.to_string().contains(url),
+                    "{e} echoes {url}"
+                );
+            }
+        }
+    }
+}
+
 fn gate(gated: &[(&'static str, &'static str)], case: &str) -> bool {
     match gated.iter().find(|(name, _)| *name == case) {
         Some((_, reason)) => {
