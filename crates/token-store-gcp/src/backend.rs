@@ -37,18 +37,18 @@ pub const MAX_VALUE_BYTES: usize = 65_536;
 /// project. Index concurrency uses the merge log ([`MergeLog`]) over the per-secret sequential
 /// version numbers (see the crate docs for why not etags).
 pub struct GcpBackend {
-    client: SecretManagerService,
-    names: Names,
-    labels: BTreeMap<String, String>,
-    replication: GcpReplication,
-    page_size: Option<i32>,
-    keep_token_versions: bool,
+    pub(crate) client: SecretManagerService,
+    pub(crate) names: Names,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) replication: GcpReplication,
+    pub(crate) page_size: Option<i32>,
+    pub(crate) keep_token_versions: bool,
     /// Index shards roll to new generations instead of retiring each superseded version.
-    shard_generations: bool,
+    pub(crate) shard_generations: bool,
     /// Per secret, the lowest version that may still be enabled (all below were retired by
     /// this process), so retiring costs one destroy per superseded version.
-    retired_below: Mutex<HashMap<String, u64>>,
-    calls: CallCounter,
+    pub(crate) retired_below: Mutex<HashMap<String, u64>>,
+    pub(crate) calls: CallCounter,
 }
 
 impl std::fmt::Debug for GcpBackend {
@@ -72,28 +72,6 @@ fn bad_answer(operation: &'static str, what: &str) -> Error {
 }
 
 impl GcpBackend {
-    pub(crate) fn new(
-        client: SecretManagerService,
-        names: Names,
-        labels: BTreeMap<String, String>,
-        replication: GcpReplication,
-        page_size: Option<i32>,
-        keep_token_versions: bool,
-        shard_generations: bool,
-    ) -> Self {
-        Self {
-            client,
-            names,
-            labels,
-            replication,
-            page_size,
-            keep_token_versions,
-            shard_generations,
-            retired_below: Mutex::new(HashMap::new()),
-            calls: CallCounter::default(),
-        }
-    }
-
     /// The full resource name (`projects/<p>/secrets/<prefix><relative>`) a relative name is
     /// stored under, for operators and back-door checks.
     pub fn secret_name(&self, relative: &str) -> Result<String> {

@@ -220,15 +220,17 @@ impl GcpSettings {
                 })?
             }
         };
-        let backend = GcpBackend::new(
+        let backend = GcpBackend {
             client,
             names,
             labels,
-            self.replication,
-            self.page_size,
-            self.keep_token_versions,
-            !self.retire_index_versions,
-        );
+            replication: self.replication,
+            page_size: self.page_size,
+            keep_token_versions: self.keep_token_versions,
+            shard_generations: !self.retire_index_versions,
+            retired_below: Default::default(),
+            calls: Default::default(),
+        };
         Ok((backend, self.engine_options))
     }
 }
