@@ -28,6 +28,8 @@ data "aws_iam_policy_document" "store" {
       "secretsmanager:CreateSecret",
       "secretsmanager:DeleteSecret",
       "secretsmanager:GetSecretValue",
+      # Versions written per day, for `token-store doctor`'s quota check.
+      "secretsmanager:ListSecretVersionIds",
       "secretsmanager:PutSecretValue",
       "secretsmanager:RestoreSecret",
       # CreateSecret sends the store's ownership tags, which AWS authorises as TagResource.
