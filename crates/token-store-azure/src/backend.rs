@@ -15,6 +15,7 @@
 //! | `list` | P GetSecrets |
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -84,6 +85,10 @@ pub struct AzureBackend {
     index_cache: Mutex<VecDeque<(String, String)>>,
     write_order: WriteOrder,
     calls: CallCounter,
+    /// Whether a request of this client has completed (and with it the authentication
+    /// challenge); until then requests go one at a time ([`Self::send`]).
+    challenge_done: AtomicBool,
+    first_request: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for AzureBackend {
@@ -151,7 +156,29 @@ impl AzureBackend {
             index_cache: Mutex::new(VecDeque::new()),
             write_order: WriteOrder::default(),
             calls: CallCounter::default(),
+            challenge_done: AtomicBool::new(false),
+            first_request: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Send one Key Vault request (`request` starts when awaited here). Until a request of
+    /// this client has completed, requests go one at a time: each first request of a client
+    /// gets Key Vault's authentication challenge, and when several are answered at once the
+    /// SDK (azure_core 1.1's bearer-token policy) clears a token another request has just
+    /// fetched, failing that request as `Unauthenticated`. A serverless instance starting with
+    /// concurrent calls would meet that; afterwards requests run concurrently.
+    async fn send<F: std::future::Future>(&self, request: F) -> F::Output {
+        if self.challenge_done.load(Ordering::Acquire) {
+            return request.await;
+        }
+        let first = self.first_request.lock().await;
+        if self.challenge_done.load(Ordering::Acquire) {
+            drop(first);
+            return request.await;
+        }
+        let output = request.await;
+        self.challenge_done.store(true, Ordering::Release);
+        output
     }
 
     /// The Key Vault secret name a relative name is stored under.
@@ -230,7 +257,7 @@ impl AzureBackend {
         } else {
             "GetSecret"
         });
-        let secret = match self.client.get_secret(full, Some(options)).await {
+        let secret = match self.send(self.client.get_secret(full, Some(options))).await {
             Ok(response) => response.into_model().map_err(|e| map_error(e, operation))?,
             Err(e) => {
                 let error = map_error(e, operation);
@@ -260,8 +287,7 @@ impl AzureBackend {
             parameters.try_into().map_err(|e| map_error(e, operation))?;
         self.calls.record("SetSecret");
         let secret = self
-            .client
-            .set_secret(full, body, None)
+            .send(self.client.set_secret(full, body, None))
             .await
             .and_then(|r| r.into_model())
             .map_err(|e| map_error(e, operation))?;
@@ -310,7 +336,7 @@ impl AzureBackend {
             }
             DeleteMode::SoftDelete => {
                 self.calls.record("GetDeletedSecret");
-                let deleted_at = match self.client.get_deleted_secret(full, None).await {
+                let deleted_at = match self.send(self.client.get_deleted_secret(full, None)).await {
                     Ok(r) => {
                         r.into_model()
                             .map_err(|e| map_error(e, operation))?
@@ -325,7 +351,10 @@ impl AzureBackend {
                     }
                 };
                 self.calls.record("RecoverDeletedSecret");
-                if let Err(e) = self.client.recover_deleted_secret(full, None).await {
+                if let Err(e) = self
+                    .send(self.client.recover_deleted_secret(full, None))
+                    .await
+                {
                     let error = map_error(e, operation);
                     if !(not_found(&error) || error.kind() == ErrorKind::Conflict) {
                         return Err(error);
@@ -341,7 +370,10 @@ impl AzureBackend {
     /// purged yet (409: still being deleted).
     async fn purge(&self, full: &str, operation: &'static str) -> Result<bool> {
         self.calls.record("PurgeDeletedSecret");
-        match self.client.purge_deleted_secret(full, None).await {
+        match self
+            .send(self.client.purge_deleted_secret(full, None))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) => {
                 let error = map_error(e, operation);
@@ -376,7 +408,7 @@ impl AzureBackend {
             .into_pages();
         let mut versions = Vec::new();
         loop {
-            let page = match pages.try_next().await {
+            let page = match self.send(pages.try_next()).await {
                 Ok(Some(page)) => {
                     self.calls.record("GetSecretVersions");
                     page.into_model().map_err(|e| map_error(e, operation))?
@@ -528,7 +560,7 @@ impl SecretBackend for AzureBackend {
         const OP: &str = "delete";
         let full = full_name(&self.prefix, name)?;
         self.calls.record("DeleteSecret");
-        if let Err(e) = self.client.delete_secret(&full, None).await {
+        if let Err(e) = self.send(self.client.delete_secret(&full, None)).await {
             let error = map_error(e, OP);
             return if not_found(&error) {
                 Ok(())
@@ -576,7 +608,7 @@ impl SecretBackend for AzureBackend {
             .into_pages();
         let mut names = Vec::new();
         loop {
-            let next = pages.try_next().await;
+            let next = self.send(pages.try_next()).await;
             if !matches!(next, Ok(None)) {
                 self.calls.record("GetSecrets");
             }

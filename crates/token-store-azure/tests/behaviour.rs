@@ -20,6 +20,24 @@ async fn engine(h: &AzureHarness, namespace: &str) -> (Arc<AzureBackend>, Secret
     (backend.clone(), SecretIndexStore::new(backend))
 }
 
+/// Every first request of a new client gets Key Vault's authentication challenge; answered
+/// at once, they made the SDK clear tokens other requests had just fetched (Unauthenticated).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_requests_of_a_new_client_all_authenticate() {
+    let h = harness();
+    let backend = Arc::new(h.azure_backend(&random_namespace()).await);
+    let reads: Vec<_> = (0..32)
+        .map(|i| {
+            let backend = backend.clone();
+            tokio::spawn(async move { backend.get(&format!("token-{i}")).await })
+        })
+        .collect();
+    for read in reads {
+        assert_eq!(read.await.unwrap().unwrap(), None);
+    }
+    assert_eq!(backend.calls().total(), 32);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_distinct_users_16x25() {
     let h = harness();
