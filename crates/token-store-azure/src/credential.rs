@@ -17,11 +17,8 @@ use azure_identity::{
     ClientSecretCredential, DeveloperToolsCredential, ManagedIdentityCredential,
     WorkloadIdentityCredential,
 };
+use token_store_core::raw::env_var as var;
 use token_store_core::{Error, ErrorKind, Result};
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
 
 /// The credential the environment describes (see the module docs for the order).
 pub(crate) fn default_credential() -> Result<Arc<dyn TokenCredential>> {

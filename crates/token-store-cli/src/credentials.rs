@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use token_store::Result;
 
 use crate::store::kind_of;
+use token_store::raw::env_var as var;
 
 /// The backend a URL names, after checking it the way the backend will (cloud URLs fully;
 /// file and SQL URLs are checked when the store is opened).
@@ -13,10 +14,6 @@ pub fn parse(url: &str) -> Result<&'static str> {
     let scheme = token_store::scheme_of(url)?;
     (scheme.check)(url)?;
     Ok(scheme.backend)
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 fn home_file(relative: &str) -> Option<PathBuf> {
