@@ -10,15 +10,11 @@
 //! | `delete` | `DeleteSecret` (force, or with the configured recovery window) |
 //! | `list` | `ListSecrets` with a `name` prefix filter, every page |
 //!
-//! The compare-and-swap: `ClientRequestToken` becomes the new version's VersionId, and every
-//! index version id encodes a sequence number ([`crate::version`]), so all writers that read
-//! version `n` write version `n + 1` under the same token. Secrets Manager keeps versions
-//! immutable: the first `PutSecretValue` with that token creates the version and (without
-//! `VersionStages`) moves `AWSCURRENT` to it; any later one with different data is refused
-//! (`ResourceExistsException`; LocalStack 4.10 wraps it in an HTTP 500 `InternalError`) and
-//! changes nothing, so the loser gets `Conflict` and the engine re-reads and retries. A
-//! repeated request with the *same* data is an idempotent no-op, so replaying our own write
-//! after a timeout is safe. One call per commit, no staging label.
+//! The compare-and-swap is [`token_store_core::raw::sequenced_cas`] over `ClientRequestToken`,
+//! which becomes the new version's VersionId: a `PutSecretValue` without `VersionStages`
+//! moves `AWSCURRENT` to the new version, a reused token with other data is refused
+//! (`ResourceExistsException`; LocalStack 4.10 wraps it in an HTTP 500 `InternalError`), the
+//! same request repeated is a no-op. One call per commit, no staging label.
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -31,12 +27,11 @@ use token_store_core::{
     BackendLimits, CompareAndSwap, Error, ErrorKind, Protocol, Result, SecretBackend, Versioned,
 };
 
-use crate::error::{BACKEND, Call, classify, map_sdk_error};
+use crate::error::{BACKEND, classify, map_sdk_error};
 use crate::names::Names;
-use crate::reads::SeenVersions;
-use crate::version;
 use token_store_core::CallCounter;
-use token_store_core::raw::{Retryable as _, backoff};
+use token_store_core::raw::sequenced_cas::{self, SeenVersions, SequencedWrites};
+use token_store_core::raw::{ResultExt as _, Retryable as _, backoff, bad_answer};
 
 /// Largest secret value AWS accepts (`SecretString` length 1..65,536).
 pub const MAX_VALUE_BYTES: usize = 65_536;
@@ -70,12 +65,13 @@ pub struct AwsBackend {
 
 impl std::fmt::Debug for AwsBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsBackend")
-            .field("prefix", &self.names.prefix())
-            .field("tags", &self.tags.len())
-            .field("kms_key_id", &self.kms_key_id.is_some())
-            .field("deletion", &self.deletion)
-            .finish_non_exhaustive()
+        let (prefix, deletion, tags) = (self.names.prefix(), self.deletion, self.tags.len());
+        let kms = self.kms_key_id.is_some();
+        write!(
+            f,
+            "AwsBackend {{ prefix: {prefix:?}, tags: {tags}, kms_key_id: {kms}, "
+        )?;
+        write!(f, "deletion: {deletion:?}, .. }}")
     }
 }
 
@@ -88,45 +84,17 @@ fn role(relative: &str) -> &'static str {
     }
 }
 
-fn versioned(call: Call, value: Option<&str>, version: Option<&str>) -> Result<Versioned> {
-    match (value, version) {
-        (Some(value), Some(version)) => Ok(Versioned {
-            value: value.to_string(),
-            version: version.to_string(),
-        }),
-        (None, _) => Err(Error::corrupt("the secret holds binary data, not text")
+fn versioned(call: &'static str, value: Option<&str>, version: Option<&str>) -> Result<Versioned> {
+    let value = value.ok_or_else(|| {
+        Error::corrupt("the secret holds binary data, not text")
             .with_backend(BACKEND)
-            .with_operation(call.name())),
-        (_, None) => Err(
-            Error::new(ErrorKind::Unexpected, "the response has no version id")
-                .with_backend(BACKEND)
-                .with_operation(call.name()),
-        ),
-    }
-}
-
-fn no_version(call: Call) -> Error {
-    Error::new(ErrorKind::Unexpected, "the response has no version id")
-        .with_backend(BACKEND)
-        .with_operation(call.name())
-}
-
-/// Retries of one compare-and-swap `PutSecretValue` (same token, same data) after throttling
-/// or an error that leaves open whether the service applied it, and their first and longest
-/// waits (50 ms, then 100 ms).
-const CAS_PUT_RETRIES: usize = 2;
-const CAS_PUT_FIRST_WAIT: Duration = Duration::from_millis(50);
-const CAS_PUT_MAX_WAIT: Duration = Duration::from_millis(400);
-
-fn lost_race(e: Error) -> Error {
-    let operation = e.operation();
-    Error::new(
-        ErrorKind::Conflict,
-        "another writer changed the secret since it was read",
-    )
-    .with_backend(BACKEND)
-    .with_operation(operation)
-    .with_source(e)
+            .with_operation(call)
+    })?;
+    let version = version.ok_or_else(|| bad_answer(BACKEND, call, "a version id"))?;
+    Ok(Versioned {
+        value: value.to_string(),
+        version: version.to_string(),
+    })
 }
 
 /// Retries while AWS finishes an asynchronous force delete of a name being created again, and
@@ -191,8 +159,9 @@ impl AwsBackend {
             .set_tags(Some(self.tags_for(relative)))
             .send()
             .await
-            .map_err(|e| map_sdk_error(Call::CreateSecret, e))?;
-        out.version_id.ok_or_else(|| no_version(Call::CreateSecret))
+            .map_err(|e| map_sdk_error("CreateSecret", e))?;
+        out.version_id
+            .ok_or_else(|| bad_answer(BACKEND, "CreateSecret", "a version id"))
     }
 
     /// `CreateSecret`, waiting out AWS's asynchronous clean-up of a force-deleted name.
@@ -217,14 +186,14 @@ impl AwsBackend {
                      the deletion completes (or after RestoreSecret)",
                 )
                 .with_backend(BACKEND)
-                .with_operation(Call::CreateSecret.name())
+                .with_operation("CreateSecret")
                 .with_retryable(force)
                 .with_source(e)
             })
     }
 
     async fn put_value(&self, full: &str, value: &str) -> Result<String> {
-        let call = Call::PutSecretValue;
+        let call = "PutSecretValue";
         let out = self
             .client
             .put_secret_value()
@@ -233,104 +202,26 @@ impl AwsBackend {
             .send()
             .await
             .map_err(|e| map_sdk_error(call, e))?;
-        out.version_id.ok_or_else(|| no_version(call))
+        out.version_id
+            .ok_or_else(|| bad_answer(BACKEND, call, "a version id"))
     }
 
-    /// The value of version `version_id` of a secret (labelled or not), `None` when no such
-    /// version exists.
-    async fn version_value(&self, full: &str, version_id: &str) -> Result<Option<String>> {
-        let call = Call::GetSecretValue;
-        match self
-            .client
-            .get_secret_value()
-            .secret_id(full)
-            .version_id(version_id)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                versioned(call, out.secret_string(), out.version_id()).map(|v| Some(v.value))
-            }
-            Err(e) => {
-                let e = map_sdk_error(call, e);
-                match e.kind() {
-                    ErrorKind::NotFound => Ok(None),
-                    _ => Err(e),
-                }
-            }
-        }
-    }
-
-    /// The compare-and-swap write: `PutSecretValue` of `value` as version `token`.
-    ///
-    /// The SDK's own retries are off for this request: a retry of it would be correct (same
-    /// token, same data: a no-op if the first attempt was applied, refused if another writer
-    /// took the token meanwhile), but the SDK also retries LocalStack's HTTP 500 answer to a
-    /// lost race, three times with backoff. We retry ourselves instead, and only when the
-    /// outcome is open: after throttling (nothing applied) or a 5xx / timeout / dropped
-    /// connection, where the request may or may not have been applied. For the latter we read
-    /// version `token` back: our data means our write landed (success, even if a later writer
-    /// has moved on since); other data means another writer won (`Conflict`, nothing of ours
-    /// is visible); no such version means it was not applied (yet), and sending the very same
-    /// request again is safe for the same reasons as above.
-    async fn cas_put(&self, name: &str, full: &str, value: &str, token: &str) -> Result<String> {
-        let attempt = || self.cas_put_once(name, full, value, token);
-        attempt
-            .retry(backoff(
-                CAS_PUT_FIRST_WAIT,
-                CAS_PUT_MAX_WAIT,
-                CAS_PUT_RETRIES,
-            ))
-            .when(|e| matches!(e.kind(), ErrorKind::RateLimited | ErrorKind::Unavailable))
-            .await
-    }
-
-    /// One attempt of [`Self::cas_put`]: `RateLimited` or `Unavailable` when trying again is
-    /// safe (nothing of ours is visible), `Conflict` when another writer won.
-    async fn cas_put_once(
-        &self,
-        name: &str,
-        full: &str,
-        value: &str,
-        token: &str,
-    ) -> Result<String> {
-        let call = Call::PutSecretValue;
-        let sent = self
-            .client
-            .put_secret_value()
-            .secret_id(full)
-            .secret_string(value)
-            .client_request_token(token)
-            .customize()
-            .config_override(
-                aws_sdk_secretsmanager::config::Builder::default()
-                    .retry_config(RetryConfig::disabled()),
-            )
-            .send()
-            .await;
-        let err = match sent {
-            Ok(out) => {
-                let version = out.version_id.ok_or_else(|| no_version(call))?;
-                self.seen.record(name, &version);
-                return Ok(version);
-            }
-            Err(e) => map_sdk_error(call, e),
+    /// `GetSecretValue` of the current version (`AWSCURRENT`) or of `version_id`; `None`
+    /// when the secret (or that version) does not exist or is scheduled for deletion.
+    async fn read(&self, name: &str, version_id: Option<&str>) -> Result<Option<Versioned>> {
+        let call = "GetSecretValue";
+        // AWSCURRENT named explicitly: the service default, and moto otherwise answers with
+        // the version last written by PutSecretValue instead (see localstack/NOTES.md).
+        let request = match version_id {
+            Some(id) => self.client.get_secret_value().version_id(id),
+            None => self.client.get_secret_value().version_stage(CURRENT_LABEL),
         };
-        match err.kind() {
-            // ResourceExists: the token is taken by another writer's data. NotFound /
-            // Conflict: the secret was deleted (or scheduled for deletion) since the read.
-            ErrorKind::AlreadyExists | ErrorKind::NotFound | ErrorKind::Conflict => {
-                Err(lost_race(err))
-            }
-            ErrorKind::Unavailable => match self.version_value(full, token).await? {
-                Some(stored) if stored == value => {
-                    self.seen.record(name, token);
-                    Ok(token.to_string())
-                }
-                Some(_) => Err(lost_race(err)),
-                None => Err(err),
-            },
-            _ => Err(err),
+        let sent = request.secret_id(self.names.full(name)?).send().await;
+        // Missing, or scheduled for deletion: either way it does not exist now.
+        let gone = [ErrorKind::NotFound, ErrorKind::Conflict];
+        match sent.map_err(|e| map_sdk_error(call, e)).none_on(&gone)? {
+            Some(out) => versioned(call, out.secret_string(), out.version_id()).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -340,7 +231,7 @@ impl AwsBackend {
             .secret_id(full)
             .send()
             .await
-            .map_err(|e| map_sdk_error(Call::RestoreSecret, e))?;
+            .map_err(|e| map_sdk_error("RestoreSecret", e))?;
         Ok(())
     }
 }
@@ -364,30 +255,11 @@ impl SecretBackend for AwsBackend {
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
-        let full = self.names.full(name)?;
-        let call = Call::GetSecretValue;
-        // AWSCURRENT named explicitly: the service default, and moto otherwise answers with
-        // the version last written by PutSecretValue instead (see localstack/NOTES.md).
-        let request = self
-            .client
-            .get_secret_value()
-            .secret_id(full)
-            .version_stage(CURRENT_LABEL);
-        match request.send().await {
-            Ok(out) => {
-                let got = versioned(call, out.secret_string(), out.version_id())?;
-                self.seen.record(name, &got.version);
-                Ok(Some(got))
-            }
-            Err(e) => {
-                let e = map_sdk_error(call, e);
-                match e.kind() {
-                    // Missing, or scheduled for deletion: either way it does not exist now.
-                    ErrorKind::NotFound | ErrorKind::Conflict => Ok(None),
-                    _ => Err(e),
-                }
-            }
+        let got = self.read(name, None).await?;
+        if let Some(got) = &got {
+            self.seen.record(name, &got.version);
         }
+        Ok(got)
     }
 
     async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
@@ -405,7 +277,7 @@ impl SecretBackend for AwsBackend {
             .iter()
             .map(|n| self.names.full(n))
             .collect::<Result<_>>()?;
-        let call = Call::BatchGetSecretValue;
+        let call = "BatchGetSecretValue";
         let mut found: HashMap<String, Versioned> = HashMap::new();
         let mut pages = self
             .client
@@ -423,11 +295,11 @@ impl SecretBackend for AwsBackend {
                 );
             }
             for failure in out.errors() {
-                let (kind, message) = classify(call, failure.error_code(), None);
+                let (kind, message) = classify(failure.error_code(), None);
                 if !matches!(kind, ErrorKind::NotFound | ErrorKind::Conflict) {
                     return Err(Error::new(kind, message)
                         .with_backend(BACKEND)
-                        .with_operation(call.name()));
+                        .with_operation(call));
                 }
             }
         }
@@ -476,17 +348,12 @@ impl SecretBackend for AwsBackend {
             Deletion::Force => request.force_delete_without_recovery(true),
             Deletion::RecoveryWindow(days) => request.recovery_window_in_days(i64::from(days)),
         };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = map_sdk_error(Call::DeleteSecret, e);
-                match e.kind() {
-                    // Missing, or already scheduled for deletion.
-                    ErrorKind::NotFound | ErrorKind::Conflict => Ok(()),
-                    _ => Err(e),
-                }
-            }
-        }
+        // Missing, or already scheduled for deletion: done.
+        let gone = [ErrorKind::NotFound, ErrorKind::Conflict];
+        let sent = request.send().await;
+        sent.map_err(|e| map_sdk_error("DeleteSecret", e))
+            .none_on(&gone)?;
+        Ok(())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -504,7 +371,7 @@ impl SecretBackend for AwsBackend {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk_error(Call::ListSecrets, e))?;
+            let page = page.map_err(|e| map_sdk_error("ListSecrets", e))?;
             for secret in page.secret_list() {
                 // The service filter is a prefix match; check exactly anyway.
                 if secret.deleted_date().is_none()
@@ -529,7 +396,7 @@ impl SecretBackend for AwsBackend {
             .send();
         let mut count = 0;
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk_error(Call::ListSecretVersionIds, e))?;
+            let page = page.map_err(|e| map_sdk_error("ListSecretVersionIds", e))?;
             count += page
                 .versions()
                 .iter()
@@ -552,32 +419,52 @@ impl CompareAndSwap for AwsBackend {
         expected: Option<&str>,
     ) -> Result<String> {
         self.check_value(value)?;
+        sequenced_cas::put_if_current(self, name, value, expected).await
+    }
+}
+
+/// The three calls of the compare-and-swap; see the module docs for why a reused
+/// `ClientRequestToken` decides the race.
+#[async_trait]
+impl SequencedWrites for AwsBackend {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn seen(&self) -> &SeenVersions {
+        &self.seen
+    }
+
+    async fn create_as(&self, name: &str, value: &str, version_id: &str) -> Result<String> {
         let full = self.names.full(name)?;
-        let Some(expected) = expected else {
-            // AWS answers a repeated CreateSecret with the same token and data as a no-op;
-            // LocalStack and moto answer ResourceExists, which is a Conflict: the engine
-            // re-reads, finds its own index and has nothing left to do.
-            let created = self
-                .create_secret(name, &full, value, Some(version::first()))
-                .await
-                .map_err(|e| match e.kind() {
-                    ErrorKind::AlreadyExists | ErrorKind::Conflict => lost_race(e),
-                    _ => e,
-                })?;
-            self.seen.record(name, &created);
-            return Ok(created);
-        };
-        if !self.seen.is_fresh(name, expected) {
-            // See crate::reads: a read this old (or one this process never made) could let a
-            // pruned successor id be written again; re-read instead.
-            return Err(Error::new(
-                ErrorKind::Conflict,
-                "the expected version was not read recently by this process; read it again",
-            )
-            .with_backend(BACKEND)
-            .with_operation(Call::PutSecretValue.name()));
-        }
-        self.cas_put(name, &full, value, &version::successor(expected))
+        self.create_secret(name, &full, value, Some(version_id.to_string()))
             .await
+    }
+
+    /// `PutSecretValue` with `ClientRequestToken = version_id` and the SDK's retries off:
+    /// the SDK would also retry LocalStack's HTTP 500 answer to a lost race, three times
+    /// with backoff; the protocol retries itself, only when the outcome is open.
+    async fn write_as(&self, name: &str, value: &str, version_id: &str) -> Result<String> {
+        let call = "PutSecretValue";
+        let out = self
+            .client
+            .put_secret_value()
+            .secret_id(self.names.full(name)?)
+            .secret_string(value)
+            .client_request_token(version_id)
+            .customize()
+            .config_override(
+                aws_sdk_secretsmanager::config::Builder::default()
+                    .retry_config(RetryConfig::disabled()),
+            )
+            .send()
+            .await
+            .map_err(|e| map_sdk_error(call, e))?;
+        out.version_id
+            .ok_or_else(|| bad_answer(BACKEND, call, "a version id"))
+    }
+
+    async fn value_of(&self, name: &str, version_id: &str) -> Result<Option<String>> {
+        Ok(self.read(name, Some(version_id)).await?.map(|v| v.value))
     }
 }

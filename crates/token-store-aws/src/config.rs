@@ -193,13 +193,11 @@ mod tests {
         )
         .unwrap();
         let Ok(b) = b.settings();
-        assert_eq!(b.prefix.as_deref(), Some("apps/crm/"));
-        assert_eq!(b.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(b.endpoint.as_deref(), Some("http://127.0.0.1:4566"));
         assert_eq!(b.deletion, Deletion::RecoveryWindow(7));
+        let read = [b.prefix, b.region, b.endpoint].map(Option::unwrap_or_default);
+        assert_eq!(read, ["apps/crm/", "eu-west-1", "http://127.0.0.1:4566"]);
         let plain = AwsSecretsManagerStoreBuilder::from_url("aws-secretsmanager://").unwrap();
-        let Ok(plain) = plain.settings();
-        assert_eq!(plain.prefix, None);
+        assert_eq!(plain.settings().map(|s| s.prefix), Ok(None));
     }
 
     #[test]
@@ -217,18 +215,13 @@ mod tests {
             settings.validate().unwrap_err().kind()
         };
         let builder = AwsSecretsManagerStoreBuilder::default;
-        assert_eq!(
-            invalid(builder().prefix("has space")),
-            ErrorKind::ConfigInvalid
-        );
-        assert_eq!(
-            invalid(builder().recovery_window_days(3)),
-            ErrorKind::ConfigInvalid
-        );
-        assert_eq!(
-            invalid(builder().tag("aws:x", "y")),
-            ErrorKind::ConfigInvalid
-        );
+        for bad in [
+            builder().prefix("has space"),
+            builder().recovery_window_days(3),
+            builder().tag("aws:x", "y"),
+        ] {
+            assert_eq!(invalid(bad), ErrorKind::ConfigInvalid);
+        }
     }
 
     #[tokio::test]

@@ -9,41 +9,8 @@ use token_store_core::{Error, ErrorKind};
 /// Backend name in errors.
 pub(crate) const BACKEND: &str = "aws";
 
-/// The Secrets Manager call that failed; some codes mean different things per call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Call {
-    GetSecretValue,
-    BatchGetSecretValue,
-    CreateSecret,
-    PutSecretValue,
-    DeleteSecret,
-    ListSecrets,
-    ListSecretVersionIds,
-    RestoreSecret,
-}
-
-impl Call {
-    /// The operation name attached to errors.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::GetSecretValue => "GetSecretValue",
-            Self::BatchGetSecretValue => "BatchGetSecretValue",
-            Self::CreateSecret => "CreateSecret",
-            Self::PutSecretValue => "PutSecretValue",
-            Self::DeleteSecret => "DeleteSecret",
-            Self::ListSecrets => "ListSecrets",
-            Self::ListSecretVersionIds => "ListSecretVersionIds",
-            Self::RestoreSecret => "RestoreSecret",
-        }
-    }
-}
-
-/// Kind and a value-free message for a service error `code` / HTTP `status` of `call`.
-pub(crate) fn classify(
-    _call: Call,
-    code: Option<&str>,
-    status: Option<u16>,
-) -> (ErrorKind, &'static str) {
+/// Kind and a value-free message for a service error `code` / HTTP `status`.
+pub(crate) fn classify(code: Option<&str>, status: Option<u16>) -> (ErrorKind, &'static str) {
     use ErrorKind::*;
     match code.unwrap_or("") {
         "ResourceNotFoundException" => (NotFound, "the secret does not exist"),
@@ -94,14 +61,14 @@ pub(crate) fn classify(
     }
 }
 
-/// Map an SDK error of `call`.
-pub(crate) fn map_sdk_error<E>(call: Call, err: SdkError<E, HttpResponse>) -> Error
+/// Map an SDK error of `call` (the Secrets Manager operation, e.g. `"PutSecretValue"`).
+pub(crate) fn map_sdk_error<E>(call: &'static str, err: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let (kind, message) = match &err {
         SdkError::ServiceError(ctx) => {
-            classify(call, ctx.err().code(), Some(ctx.raw().status().as_u16()))
+            classify(ctx.err().code(), Some(ctx.raw().status().as_u16()))
         }
         SdkError::TimeoutError(_) => (ErrorKind::Unavailable, "the request timed out"),
         SdkError::DispatchFailure(_) => (ErrorKind::Unavailable, "the request could not be sent"),
@@ -114,7 +81,7 @@ where
     };
     Error::new(kind, message)
         .with_backend(BACKEND)
-        .with_operation(call.name())
+        .with_operation(call)
         .with_source(err)
 }
 
@@ -125,87 +92,33 @@ mod tests {
     #[test]
     fn codes_map_to_kinds() {
         let cases = [
-            (
-                Call::GetSecretValue,
-                "ResourceNotFoundException",
-                ErrorKind::NotFound,
-            ),
-            (
-                Call::CreateSecret,
-                "ResourceExistsException",
-                ErrorKind::AlreadyExists,
-            ),
-            (
-                Call::CreateSecret,
-                "InvalidRequestException",
-                ErrorKind::Conflict,
-            ),
-            (
-                Call::PutSecretValue,
-                "ResourceExistsException",
-                ErrorKind::AlreadyExists,
-            ),
-            (
-                Call::PutSecretValue,
-                "InternalError",
-                ErrorKind::Unavailable,
-            ),
-            (
-                Call::PutSecretValue,
-                "InvalidParameterException",
-                ErrorKind::InvalidInput,
-            ),
-            (
-                Call::GetSecretValue,
-                "ThrottlingException",
-                ErrorKind::RateLimited,
-            ),
-            (
-                Call::PutSecretValue,
-                "LimitExceededException",
-                ErrorKind::RateLimited,
-            ),
-            (
-                Call::GetSecretValue,
-                "AccessDeniedException",
-                ErrorKind::PermissionDenied,
-            ),
-            (
-                Call::ListSecrets,
-                "UnrecognizedClientException",
-                ErrorKind::Unauthenticated,
-            ),
-            (
-                Call::GetSecretValue,
-                "InternalServiceError",
-                ErrorKind::Unavailable,
-            ),
+            ("ResourceNotFoundException", ErrorKind::NotFound),
+            ("ResourceExistsException", ErrorKind::AlreadyExists),
+            ("InvalidRequestException", ErrorKind::Conflict),
+            ("InternalError", ErrorKind::Unavailable),
+            ("InvalidParameterException", ErrorKind::InvalidInput),
+            ("ThrottlingException", ErrorKind::RateLimited),
+            ("LimitExceededException", ErrorKind::RateLimited),
+            ("AccessDeniedException", ErrorKind::PermissionDenied),
+            ("UnrecognizedClientException", ErrorKind::Unauthenticated),
+            ("InternalServiceError", ErrorKind::Unavailable),
         ];
-        for (call, code, kind) in cases {
-            assert_eq!(classify(call, Some(code), Some(400)).0, kind, "{code}");
+        for (code, kind) in cases {
+            assert_eq!(classify(Some(code), Some(400)).0, kind, "{code}");
         }
     }
 
     #[test]
     fn unknown_codes_fall_back_to_status() {
-        assert_eq!(
-            classify(Call::GetSecretValue, None, Some(503)).0,
-            ErrorKind::Unavailable
-        );
-        assert_eq!(
-            classify(Call::GetSecretValue, Some("Odd"), Some(429)).0,
-            ErrorKind::RateLimited
-        );
-        assert_eq!(
-            classify(Call::GetSecretValue, Some("Odd"), Some(400)).0,
-            ErrorKind::Unexpected
-        );
+        assert_eq!(classify(None, Some(503)).0, ErrorKind::Unavailable);
+        assert_eq!(classify(Some("Odd"), Some(429)).0, ErrorKind::RateLimited);
+        assert_eq!(classify(Some("Odd"), Some(400)).0, ErrorKind::Unexpected);
     }
 
     #[test]
     fn throttling_is_retryable_and_denial_is_not() {
         let retryable = |code| {
-            let (kind, msg) = classify(Call::GetSecretValue, Some(code), Some(400));
+            let (kind, msg) = classify(Some(code), Some(400));
             Error::new(kind, msg).is_retryable()
         };
         assert!(retryable("ThrottlingException"));

@@ -12,15 +12,12 @@ mod calls;
 mod config;
 mod error;
 mod names;
-mod reads;
 mod store;
-mod version;
 
 pub use aws_sdk_secretsmanager;
 pub use backend::{AwsBackend, BATCH_SIZE, Deletion, MAX_VALUE_BYTES};
 pub use config::{AwsSecretsManagerStoreBuilder, OWNER_TAG, PREFIX_ENV, PREFIX_TAG, URL_SCHEME};
 pub use names::{DEFAULT_PREFIX, MAX_PREFIX};
-pub use reads::MAX_READ_AGE;
 pub use store::{AwsSecretsManagerStore, SCHEME};
 pub use token_store_core::CallCounter;
-pub use version::VERSION_PREFIX;
+pub use token_store_core::raw::sequenced_cas::{MAX_READ_AGE, VERSION_PREFIX};

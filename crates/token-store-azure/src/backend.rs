@@ -14,7 +14,7 @@
 //! | `delete` | 1 DeleteSecret + 1 PurgeDeletedSecret (default; none with [`DeleteMode::SoftDelete`]) |
 //! | `list` | P GetSecrets |
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -27,24 +27,20 @@ use azure_security_keyvault_secrets::models::{
 };
 use azure_security_keyvault_secrets::{ResourceExt as _, SecretClient};
 use futures::TryStreamExt as _;
+use token_store_core::raw::timestamped::{TimestampedLog, TimestampedVersions, VersionInfo};
+use token_store_core::raw::{Retryable as _, backoff};
 use token_store_core::{
-    BackendLimits, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend, Versioned,
-    is_index_secret,
+    BackendLimits, CallCounter, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend,
+    Versioned,
 };
 
 use crate::error::map_error;
 use crate::names::{full_name, relative_of};
-use crate::versions::{CreateOutcome, VersionInfo, after, create_outcome};
-use crate::write_order::WriteOrder;
-use token_store_core::CallCounter;
-use token_store_core::raw::{Retryable as _, backoff};
 
 /// Largest secret value Key Vault stores: 25 KB (25,600 bytes), checked before any call.
 pub const MAX_VALUE_BYTES: usize = 25_600;
 /// Tag every secret written by this crate carries (`managed-by=token-store`).
 pub const OWNER_TAG: (&str, &str) = ("managed-by", "token-store");
-/// Index versions kept in memory (versions are immutable, so a cached one is never stale).
-const CACHED_INDEX_VERSIONS: usize = 256;
 /// Retries of a write whose name a deleted secret holds, each after clearing it (purge or
 /// recover), and their first and longest waits.
 const CLEAR_RETRIES: usize = 12;
@@ -74,16 +70,17 @@ pub enum DeleteMode {
 /// `<prefix><relative name>`, tagged with [`OWNER_TAG`] and any configured tags.
 ///
 /// Key Vault has no conditional write, so this backend runs the engine's
-/// [`MergeLog`](token_store_core::MergeLog): versions are ordered by their `created` time (whole
-/// seconds; versions of the same second are all read, which the idempotent merge absorbs).
+/// [`MergeLog`](token_store_core::MergeLog) and creates secrets through the core's
+/// [`timestamped`](token_store_core::raw::timestamped) protocol: versions are ordered by their
+/// `created` time (whole seconds; versions of the same second are all read, which the
+/// idempotent merge absorbs).
 pub struct AzureBackend {
     client: SecretClient,
     prefix: String,
     tags: HashMap<String, String>,
     delete_mode: DeleteMode,
     page_size: Option<i32>,
-    index_cache: Mutex<VecDeque<(String, String)>>,
-    write_order: WriteOrder,
+    log: TimestampedLog,
     calls: CallCounter,
     /// Whether a request of this client has completed (and with it the authentication
     /// challenge); until then requests go one at a time ([`Self::send`]).
@@ -107,22 +104,6 @@ fn secret_version(secret: &Secret, operation: &'static str) -> Result<String> {
         .ok()
         .and_then(|id| id.version)
         .ok_or_else(|| bad_answer(operation, "a version id"))
-}
-
-/// How far the service's clock may run ahead of ours, for [`wait_out_the_second`].
-const CLOCK_SKEW_MARGIN: Duration = Duration::from_millis(250);
-
-/// Wait until the second our write happened in is over on the service, before a create lists
-/// the secret's versions. Versions are ordered by whole seconds, so a rival written later in
-/// the same second as ours would be invisible to a list made within that second: we could
-/// win, and the rival, seeing a same-second tie, would then restore a loser's value over
-/// ours. Once the second is over every same-second rival is listed (a tie: both lose).
-async fn wait_out_the_second() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let into_second = Duration::from_nanos(u64::from(now.subsec_nanos()));
-    tokio::time::sleep(Duration::from_secs(1) - into_second + CLOCK_SKEW_MARGIN).await;
 }
 
 fn bad_answer(operation: &'static str, what: &str) -> Error {
@@ -153,8 +134,7 @@ impl AzureBackend {
             tags,
             delete_mode,
             page_size,
-            index_cache: Mutex::new(VecDeque::new()),
-            write_order: WriteOrder::default(),
+            log: TimestampedLog::default(),
             calls: CallCounter::default(),
             challenge_done: AtomicBool::new(false),
             first_request: tokio::sync::Mutex::new(()),
@@ -210,71 +190,6 @@ impl AzureBackend {
             .map_err(|e| e.with_operation(operation))
     }
 
-    fn cache(&self, relative: &str, version: &str, value: &str) {
-        if !is_index_secret(relative) {
-            return;
-        }
-        let mut cache = self
-            .index_cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.iter().any(|(v, _)| v == version) {
-            return;
-        }
-        if cache.len() == CACHED_INDEX_VERSIONS {
-            cache.pop_front();
-        }
-        cache.push_back((version.to_owned(), value.to_owned()));
-    }
-
-    fn cached(&self, relative: &str, version: &str) -> Option<String> {
-        if !is_index_secret(relative) {
-            return None;
-        }
-        let cache = self
-            .index_cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
-            .iter()
-            .find(|(v, _)| v == version)
-            .map(|(_, value)| value.clone())
-    }
-
-    /// GetSecret of the current version (`version` `None`) or a given one; `None` on 404.
-    async fn read(
-        &self,
-        full: &str,
-        version: Option<&str>,
-        operation: &'static str,
-    ) -> Result<Option<Versioned>> {
-        let options = SecretClientGetSecretOptions {
-            secret_version: version.map(str::to_owned),
-            ..Default::default()
-        };
-        self.calls.record(if version.is_some() {
-            "GetSecretVersion"
-        } else {
-            "GetSecret"
-        });
-        let secret = match self.send(self.client.get_secret(full, Some(options))).await {
-            Ok(response) => response.into_model().map_err(|e| map_error(e, operation))?,
-            Err(e) => {
-                let error = map_error(e, operation);
-                return if not_found(&error) {
-                    Ok(None)
-                } else {
-                    Err(error)
-                };
-            }
-        };
-        let version = secret_version(&secret, operation)?;
-        let value = secret
-            .value
-            .ok_or_else(|| bad_answer(operation, "a value"))?;
-        Ok(Some(Versioned { value, version }))
-    }
-
     /// One SetSecret; returns the new version.
     async fn set_once(&self, full: &str, value: &str, operation: &'static str) -> Result<String> {
         let parameters = SetSecretParameters {
@@ -292,37 +207,6 @@ impl AzureBackend {
             .and_then(|r| r.into_model())
             .map_err(|e| map_error(e, operation))?;
         secret_version(&secret, operation)
-    }
-
-    /// SetSecret, clearing a soft-deleted secret of the same name first when Key Vault
-    /// answers 409. Returns the new version and, when a deleted secret was recovered, the
-    /// Unix second it had been deleted (its versions are older than that).
-    async fn set(
-        &self,
-        full: &str,
-        value: &str,
-        operation: &'static str,
-    ) -> Result<(String, Option<i64>)> {
-        let recovered_at = Mutex::new(None);
-        let attempt = || async {
-            let conflict = match self.set_once(full, value, operation).await {
-                Err(e) if e.kind() == ErrorKind::Conflict => e,
-                other => return other,
-            };
-            tracing::debug!(secret = full, "name held by a deleted secret; clearing it");
-            if let Some(at) = self.clear_deleted(full, operation).await? {
-                *recovered_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
-            }
-            Err(conflict)
-        };
-        let version = attempt
-            .retry(backoff(CLEAR_FIRST_WAIT, CLEAR_MAX_WAIT, CLEAR_RETRIES))
-            .when(|e| e.kind() == ErrorKind::Conflict)
-            .await?;
-        let recovered_at = recovered_at
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok((version, recovered_at))
     }
 
     /// Purge (or, with [`DeleteMode::SoftDelete`], recover) the deleted secret `full`.
@@ -393,10 +277,92 @@ impl AzureBackend {
             }
         }
     }
+}
 
-    /// Every version of `full` with its creation time, reading all pages; empty when the
-    /// secret does not exist.
-    async fn list_versions(&self, full: &str, operation: &'static str) -> Result<Vec<VersionInfo>> {
+/// The service calls of the [`timestamped`](token_store_core::raw::timestamped) protocol.
+#[async_trait]
+impl TimestampedVersions for AzureBackend {
+    fn backend(&self) -> &'static str {
+        "azure"
+    }
+
+    /// GetSecret of the current version (`version` `None`) or a given one; `None` on 404.
+    async fn read(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        operation: &'static str,
+    ) -> Result<Option<Versioned>> {
+        let full = &full_name(&self.prefix, name)?;
+        let options = SecretClientGetSecretOptions {
+            secret_version: version.map(str::to_owned),
+            ..Default::default()
+        };
+        self.calls.record(if version.is_some() {
+            "GetSecretVersion"
+        } else {
+            "GetSecret"
+        });
+        let secret = match self.send(self.client.get_secret(full, Some(options))).await {
+            Ok(response) => response.into_model().map_err(|e| map_error(e, operation))?,
+            Err(e) => {
+                let error = map_error(e, operation);
+                return if not_found(&error) {
+                    Ok(None)
+                } else {
+                    Err(error)
+                };
+            }
+        };
+        let version = secret_version(&secret, operation)?;
+        let value = secret
+            .value
+            .ok_or_else(|| bad_answer(operation, "a value"))?;
+        Ok(Some(Versioned { value, version }))
+    }
+
+    /// SetSecret, clearing a soft-deleted secret of the same name first when Key Vault
+    /// answers 409. Returns the new version and, when a deleted secret was recovered, the
+    /// Unix second it had been deleted (its versions are older than that).
+    async fn write(
+        &self,
+        name: &str,
+        value: &str,
+        operation: &'static str,
+    ) -> Result<(String, Option<i64>)> {
+        let full = &full_name(&self.prefix, name)?;
+        let recovered_at = Mutex::new(None);
+        let attempt = || async {
+            let conflict = match self.set_once(full, value, operation).await {
+                Err(e) if e.kind() == ErrorKind::Conflict => e,
+                other => return other,
+            };
+            tracing::debug!(secret = full, "name held by a deleted secret; clearing it");
+            if let Some(at) = self.clear_deleted(full, operation).await? {
+                *recovered_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
+            }
+            Err(conflict)
+        };
+        let version = attempt
+            .retry(backoff(CLEAR_FIRST_WAIT, CLEAR_MAX_WAIT, CLEAR_RETRIES))
+            .when(|e| e.kind() == ErrorKind::Conflict)
+            .await?;
+        let recovered_at = recovered_at
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok((version, recovered_at))
+    }
+
+    /// One SetSecret (no clearing of a deleted secret).
+    async fn rewrite(&self, name: &str, value: &str, operation: &'static str) -> Result<String> {
+        self.set_once(&full_name(&self.prefix, name)?, value, operation)
+            .await
+    }
+
+    /// GetSecretVersions: every version with its creation time, reading all pages; empty
+    /// when the secret does not exist.
+    async fn versions(&self, name: &str, operation: &'static str) -> Result<Vec<VersionInfo>> {
+        let full = &full_name(&self.prefix, name)?;
         let options = SecretClientListSecretPropertiesVersionsOptions {
             maxresults: self.page_size,
             ..Default::default()
@@ -442,26 +408,6 @@ impl AzureBackend {
         }
         Ok(versions)
     }
-
-    /// After a create that lost: make the rival's value current again if ours is current.
-    async fn restore_rival(
-        &self,
-        full: &str,
-        mine: &str,
-        rival: &str,
-        operation: &'static str,
-    ) -> Result<()> {
-        let Some(current) = self.read(full, None, operation).await? else {
-            return Ok(());
-        };
-        if current.version != mine {
-            return Ok(());
-        }
-        if let Some(winner) = self.read(full, Some(rival), operation).await? {
-            self.set_once(full, &winner.value, operation).await?;
-        }
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -479,81 +425,27 @@ impl SecretBackend for AzureBackend {
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
-        let full = full_name(&self.prefix, name)?;
-        let read = self.read(&full, None, "get").await?;
-        if let Some(secret) = &read {
-            self.cache(name, &secret.version, &secret.value);
-        }
-        Ok(read)
+        self.log.get(self, name).await
     }
 
     async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
         let mut values = Vec::with_capacity(names.len());
         for name in names {
-            let full = full_name(&self.prefix, name)?;
-            values.push(self.read(&full, None, "get_many").await?);
+            values.push(self.read(name, None, "get_many").await?);
         }
         Ok(values)
     }
 
-    /// Key Vault has no create-if-absent. This reads first (an existing secret is never
-    /// overwritten), writes, then lists the versions: when another version was written
-    /// before ours or in the same second, another creator raced us; we put the rival's
-    /// value back as current (if ours still is) and answer `AlreadyExists`.
-    ///
-    /// Residual window: between our write and the restore (two calls) readers can see our
-    /// value under the name; the engine verifies every token it reads, so a lookup then
-    /// misses rather than answers wrongly. If both racers wrote in the same second and
-    /// both listed after both wrote, both lose and the engine takes another id, leaving an
-    /// unindexed token secret that `repair` would pick up.
+    /// Key Vault has no create-if-absent: read, SetSecret, then the version list decide
+    /// (see [`TimestampedLog::create`] for the race rules and the residual window).
     async fn create(&self, name: &str, value: &str) -> Result<String> {
-        const OP: &str = "create";
-        self.check_size(value, OP)?;
-        let full = full_name(&self.prefix, name)?;
-        if self.read(&full, None, OP).await?.is_some() {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("secret {name} already exists"),
-            )
-            .with_backend("azure")
-            .with_operation(OP));
-        }
-        let began = self.write_order.begin();
-        let (mine, recovered_at) = self.set(&full, value, OP).await?;
-        wait_out_the_second().await;
-        let versions = self.list_versions(&full, OP).await?;
-        match create_outcome(&mine, &versions, recovered_at) {
-            CreateOutcome::Won => {
-                if is_index_secret(name) {
-                    self.write_order.finished(&mine, began);
-                }
-                Ok(mine)
-            }
-            CreateOutcome::Lost { restore } => {
-                tracing::debug!(secret = full, "create raced another writer and lost");
-                if let Some(rival) = restore {
-                    self.restore_rival(&full, &mine, &rival, OP).await?;
-                }
-                Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("secret {name} was created concurrently"),
-                )
-                .with_backend("azure")
-                .with_operation(OP))
-            }
-        }
+        self.check_size(value, "create")?;
+        self.log.create(self, name, value).await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         self.check_size(value, "put")?;
-        let full = full_name(&self.prefix, name)?;
-        let began = self.write_order.begin();
-        let (version, _) = self.set(&full, value, "put").await?;
-        if is_index_secret(name) {
-            self.write_order.finished(&version, began);
-        }
-        self.cache(name, &version, value);
-        Ok(version)
+        self.log.put(self, name, value).await
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
@@ -634,29 +526,10 @@ impl SecretBackend for AzureBackend {
 #[async_trait]
 impl MergeLog for AzureBackend {
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
-        const OP: &str = "versions_after";
-        let full = full_name(&self.prefix, name)?;
-        let listed = self.list_versions(&full, OP).await?;
-        let mut values = Vec::new();
-        let known_before = |a: &str, b: &str| self.write_order.before(a, b);
-        for version in after(&listed, since, known_before) {
-            if let Some(value) = self.cached(name, &version.id) {
-                values.push(Versioned {
-                    value,
-                    version: version.id.clone(),
-                });
-                continue;
-            }
-            if let Some(read) = self.read(&full, Some(&version.id), OP).await? {
-                self.cache(name, &read.version, &read.value);
-                values.push(read);
-            }
-        }
-        Ok(values)
+        self.log.versions_after(self, name, since).await
     }
-    fn is_next_version(&self, _base: &str, _version: &str) -> Option<bool> {
-        // Version ids are random; succession needs the version list (a service call).
-        None
+    fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
+        self.log.is_next_version(base, version)
     }
     /// A no-op: Key Vault bills per operation, not per stored version, cannot delete a
     /// single version, and lists disabled versions too, so disabling old index versions

@@ -32,7 +32,9 @@
 //! index's versions and merges every version created since its base (Key Vault version ids
 //! are random, so order comes from each version's `created` time; versions created in the
 //! same second as the base are included, which the idempotent merge absorbs); readers do
-//! the same. Concurrent writers of distinct users therefore lose no entry.
+//! the same. Concurrent writers of distinct users therefore lose no entry. The protocol
+//! (this section's and the next's) is the core's [`token_store_core::raw::timestamped`];
+//! this crate supplies its Key Vault calls.
 //!
 //! Extra calls this costs, compared with a compare-and-swap backend: every index read lists
 //! the index's versions (one GetSecretVersions page per 25 versions); every index write lists
@@ -54,7 +56,9 @@
 //!
 //! Token secrets are created with read → SetSecret → version listing; the creator whose
 //! version is strictly the oldest wins, a loser puts the winner's value back and answers
-//! `AlreadyExists` (see [`AzureBackend`]'s `create` for the residual window).
+//! `AlreadyExists` (see
+//! [`TimestampedLog::create`](token_store_core::raw::timestamped::TimestampedLog::create)
+//! for the residual window).
 //!
 //! # Soft-delete and purge
 //!
@@ -86,8 +90,6 @@ mod credential;
 mod error;
 mod names;
 mod store;
-mod versions;
-mod write_order;
 
 pub use backend::{AzureBackend, DeleteMode, MAX_VALUE_BYTES, OWNER_TAG};
 pub use config::{

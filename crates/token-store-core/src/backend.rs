@@ -218,6 +218,15 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
         self.protocol().kind()
     }
 
+    /// `TooLarge` (with `operation` named) when `value` exceeds
+    /// [`limits().max_value_bytes`](BackendLimits::max_value_bytes): backends check before
+    /// calling the service.
+    fn check_value_size(&self, value: &str, operation: &'static str) -> Result<()> {
+        self.limits()
+            .check_value_size(self.kind(), "the value", value)
+            .map_err(|e| e.with_operation(operation))
+    }
+
     /// The current value of a secret and its version, or `Ok(None)` when it does not exist
     /// (or is deleted).
     async fn get(&self, name: &str) -> Result<Option<Versioned>>;

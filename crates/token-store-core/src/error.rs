@@ -90,6 +90,43 @@ pub struct Error {
 /// Result alias used across the workspace.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An [`ErrorKind::Unexpected`] error of `backend`'s `operation`: the service answered
+/// without `what` (`"a version id"`), which its API promises.
+pub fn bad_answer(backend: &'static str, operation: &'static str, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Unexpected,
+        format!("the service answered without {what}"),
+    )
+    .with_backend(backend)
+    .with_operation(operation)
+}
+
+/// Reading a service answer where some errors are answers: "not found" on a read means
+/// `None`, "already gone" on a delete means done.
+pub trait ResultExt<T> {
+    /// `Ok(Some(value))` on success, `Ok(None)` for an error of one of `kinds`, the error
+    /// otherwise.
+    fn none_on(self, kinds: &[ErrorKind]) -> Result<Option<T>>;
+
+    /// `Ok(None)` for `NotFound`: [`none_on`](Self::none_on)`(&[ErrorKind::NotFound])`.
+    fn found(self) -> Result<Option<T>>
+    where
+        Self: Sized,
+    {
+        self.none_on(&[ErrorKind::NotFound])
+    }
+}
+
+impl<T> ResultExt<T> for Result<T> {
+    fn none_on(self, kinds: &[ErrorKind]) -> Result<Option<T>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if kinds.contains(&e.kind()) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl Error {
     /// A new error. `message` must not contain token material or credentials.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {

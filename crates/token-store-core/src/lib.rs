@@ -12,6 +12,7 @@ mod error;
 pub mod lookup;
 mod memory;
 mod names;
+mod protocols;
 mod registry;
 mod retry;
 mod store;
@@ -43,9 +44,10 @@ pub mod raw {
         Clock, INDEX_NAME, SHARD_PREFIX, SPLIT_WRITES_PER_DAY, SecretIndexStore, TOKEN_PREFIX,
         VERSIONS_PER_GENERATION, is_index_secret, token_secret_name,
     };
-    pub use crate::error::http_status_kind;
+    pub use crate::error::{ResultExt, bad_answer, http_status_kind};
     pub use crate::lookup;
     pub use crate::names::NameRules;
+    pub use crate::protocols::{numbered, sequenced_cas, timestamped};
     pub use crate::registry::{MEMORY_SCHEME, Opened, Opening, Scheme};
     pub use crate::retry::{Retryable, backoff};
 }

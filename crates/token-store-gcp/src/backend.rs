@@ -13,15 +13,14 @@
 //! | `delete` | 1 DeleteSecret |
 //! | `list` | 1 ListSecrets per page |
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Secret, SecretPayload, secret_version};
+use token_store_core::raw::numbered::{NumberedLog, NumberedVersions};
 use token_store_core::{
     BackendLimits, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend, Versioned,
-    is_index_secret,
 };
 
 use crate::config::GcpReplication;
@@ -29,13 +28,15 @@ use crate::error::map_error;
 use crate::names::{Names, RULES, version_number};
 use google_cloud_gax::paginator::Paginator as _;
 use token_store_core::CallCounter;
+use token_store_core::raw::{ResultExt as _, bad_answer};
 
 /// Largest secret payload Secret Manager accepts (64 KiB).
 pub const MAX_VALUE_BYTES: usize = 65_536;
 
 /// A [`SecretBackend`] storing each relative name as the secret `<prefix><name>` of one GCP
 /// project. Index concurrency uses the merge log ([`MergeLog`]) over the per-secret sequential
-/// version numbers (see the crate docs for why not etags).
+/// version numbers, core's [`numbered`](token_store_core::raw::numbered) protocol (see the
+/// crate docs for why not etags).
 pub struct GcpBackend {
     pub(crate) client: SecretManagerService,
     pub(crate) names: Names,
@@ -45,30 +46,22 @@ pub struct GcpBackend {
     pub(crate) keep_token_versions: bool,
     /// Index shards roll to new generations instead of retiring each superseded version.
     pub(crate) shard_generations: bool,
-    /// Per secret, the lowest version that may still be enabled (all below were retired by
-    /// this process), so retiring costs one destroy per superseded version.
-    pub(crate) retired_below: Mutex<HashMap<String, u64>>,
+    /// The merge-log protocol state: per secret, the lowest version that may still be
+    /// enabled (all below were retired by this process).
+    pub(crate) log: NumberedLog,
     pub(crate) calls: CallCounter,
 }
 
 impl std::fmt::Debug for GcpBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GcpBackend")
-            .field("project", &self.names.project())
-            .field("prefix", &self.names.prefix())
-            .field("labels", &self.labels)
-            .field("replication", &self.replication)
-            .finish_non_exhaustive()
+        let (project, prefix) = (self.names.project(), self.names.prefix());
+        let (labels, replication) = (&self.labels, &self.replication);
+        write!(
+            f,
+            "GcpBackend {{ project: {project:?}, prefix: {prefix:?}, "
+        )?;
+        write!(f, "labels: {labels:?}, replication: {replication:?}, .. }}")
     }
-}
-
-fn bad_answer(operation: &'static str, what: &str) -> Error {
-    Error::new(
-        ErrorKind::Unexpected,
-        format!("Secret Manager answered without {what}"),
-    )
-    .with_backend("gcp")
-    .with_operation(operation)
 }
 
 impl GcpBackend {
@@ -88,62 +81,6 @@ impl GcpBackend {
     /// The Secret Manager client this backend calls.
     pub fn client(&self) -> &SecretManagerService {
         &self.client
-    }
-
-    /// Access one version (`latest` or a number); `None` when the secret or version does not
-    /// exist.
-    async fn access(
-        &self,
-        relative: &str,
-        version: &str,
-        operation: &'static str,
-    ) -> Result<Option<Versioned>> {
-        let name = self.names.version(relative, version)?;
-        self.calls.record("AccessSecretVersion");
-        let response = match self
-            .client
-            .access_secret_version()
-            .set_name(name)
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(e) => {
-                let error = map_error(e, operation);
-                return if error.kind() == ErrorKind::NotFound {
-                    Ok(None)
-                } else {
-                    Err(error)
-                };
-            }
-        };
-        let number = version_number(&response.name)
-            .ok_or_else(|| bad_answer(operation, "a version number"))?;
-        let data = response.payload.map(|p| p.data).unwrap_or_default();
-        let value = String::from_utf8(data.to_vec()).map_err(|_| {
-            Error::new(
-                ErrorKind::Corrupt,
-                format!("secret {relative} version {number} is not UTF-8"),
-            )
-            .with_backend("gcp")
-            .with_operation(operation)
-        })?;
-        Ok(Some(Versioned {
-            value,
-            version: number.to_string(),
-        }))
-    }
-
-    /// Version `number` for `versions_after`, `None` when it is gone or was disabled/destroyed
-    /// (FAILED_PRECONDITION) meanwhile: a retired version is covered by a later one.
-    async fn access_retained(&self, relative: &str, number: u64) -> Result<Option<Versioned>> {
-        match self
-            .access(relative, &number.to_string(), "versions_after")
-            .await
-        {
-            Err(e) if e.kind() == ErrorKind::Conflict => Ok(None),
-            other => other,
-        }
     }
 
     async fn create_secret(&self, relative: &str, operation: &'static str) -> Result<()> {
@@ -183,10 +120,48 @@ impl GcpBackend {
             .map_err(|e| map_error(e, operation))?;
         version_number(&version.name)
             .map(|n| n.to_string())
-            .ok_or_else(|| bad_answer(operation, "a version number"))
+            .ok_or_else(|| bad_answer("gcp", operation, "a version number"))
+    }
+}
+
+/// The service calls of the [`numbered`](token_store_core::raw::numbered) protocol.
+#[async_trait]
+impl NumberedVersions for GcpBackend {
+    fn backend(&self) -> &'static str {
+        "gcp"
     }
 
-    /// Numbers of the enabled versions of a secret, ascending (every page).
+    async fn access(
+        &self,
+        relative: &str,
+        number: Option<u64>,
+        operation: &'static str,
+    ) -> Result<Option<Versioned>> {
+        let version = number.map_or_else(|| "latest".to_owned(), |n| n.to_string());
+        let name = self.names.version(relative, &version)?;
+        self.calls.record("AccessSecretVersion");
+        // FAILED_PRECONDITION (disabled or destroyed) maps to Conflict.
+        let sent = self.client.access_secret_version().set_name(name).send();
+        let Some(response) = sent.await.map_err(|e| map_error(e, operation)).found()? else {
+            return Ok(None);
+        };
+        let number = version_number(&response.name)
+            .ok_or_else(|| bad_answer("gcp", operation, "a version number"))?;
+        let data = response.payload.map(|p| p.data).unwrap_or_default();
+        let value = String::from_utf8(data.to_vec()).map_err(|_| {
+            Error::new(
+                ErrorKind::Corrupt,
+                format!("secret {relative} version {number} is not UTF-8"),
+            )
+            .with_backend("gcp")
+            .with_operation(operation)
+        })?;
+        Ok(Some(Versioned {
+            value,
+            version: number.to_string(),
+        }))
+    }
+
     async fn enabled_versions(&self, relative: &str, operation: &'static str) -> Result<Vec<u64>> {
         let parent = self.names.secret(relative)?;
         let mut request = self
@@ -201,16 +176,8 @@ impl GcpBackend {
         let mut numbers = Vec::new();
         while let Some(page) = pages.next().await {
             self.calls.record("ListSecretVersions");
-            let page = match page {
-                Ok(page) => page,
-                Err(e) => {
-                    let error = map_error(e, operation);
-                    return if error.kind() == ErrorKind::NotFound {
-                        Ok(Vec::new())
-                    } else {
-                        Err(error)
-                    };
-                }
+            let Some(page) = page.map_err(|e| map_error(e, operation)).found()? else {
+                return Ok(Vec::new());
             };
             numbers.extend(
                 page.versions
@@ -227,55 +194,12 @@ impl GcpBackend {
     async fn destroy(&self, relative: &str, number: u64) -> Result<()> {
         let name = self.names.version(relative, &number.to_string())?;
         self.calls.record("DestroySecretVersion");
-        match self
-            .client
-            .destroy_secret_version()
-            .set_name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // FAILED_PRECONDITION: already destroyed (by another writer).
-            Err(e) => match map_error(e, "retire_versions") {
-                error if error.kind() == ErrorKind::Conflict => Ok(()),
-                error => Err(error),
-            },
-        }
+        let sent = self.client.destroy_secret_version().set_name(name).send();
+        // FAILED_PRECONDITION: already destroyed (by another writer).
+        let destroyed = sent.await.map_err(|e| map_error(e, "retire_versions"));
+        destroyed.none_on(&[ErrorKind::Conflict])?;
+        Ok(())
     }
-}
-
-impl GcpBackend {
-    /// After a put of a token secret, destroy the version it superseded so token refreshes
-    /// do not pile up billed versions (one DestroySecretVersion). The index is left alone:
-    /// the engine merges its older versions and retires them itself. Best effort: the new
-    /// value is already written, so a failure is only logged.
-    async fn retire_previous(&self, name: &str, version: &str) {
-        if is_index_secret(name) || self.keep_token_versions {
-            return;
-        }
-        let Some(previous) = version
-            .parse::<u64>()
-            .ok()
-            .and_then(|v| v.checked_sub(1))
-            .filter(|&v| v > 0)
-        else {
-            return;
-        };
-        if let Err(error) = self.destroy(name, previous).await {
-            tracing::warn!(backend = "gcp", secret = name, version = previous, %error, "could not destroy the superseded token version");
-        }
-    }
-}
-
-fn parse_version(version: &str, operation: &'static str) -> Result<u64> {
-    version.parse().map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("{version:?} is not a Secret Manager version number"),
-        )
-        .with_backend("gcp")
-        .with_operation(operation)
-    })
 }
 
 #[async_trait]
@@ -302,29 +226,25 @@ impl SecretBackend for GcpBackend {
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
-        self.access(name, "latest", "get").await
+        self.access(name, None, "get").await
     }
 
     async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
         let mut values = Vec::with_capacity(names.len());
         for name in names {
-            values.push(self.access(name, "latest", "get_many").await?);
+            values.push(self.access(name, None, "get_many").await?);
         }
         Ok(values)
     }
 
     async fn create(&self, name: &str, value: &str) -> Result<String> {
-        self.limits()
-            .check_value_size("gcp", "the value", value)
-            .map_err(|e| e.with_operation("create"))?;
+        self.check_value_size(value, "create")?;
         self.create_secret(name, "create").await?;
         self.add_version(name, value, "create").await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
-        self.limits()
-            .check_value_size("gcp", "the value", value)
-            .map_err(|e| e.with_operation("put"))?;
+        self.check_value_size(value, "put")?;
         let version = match self.add_version(name, value, "put").await {
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 match self.create_secret(name, "put").await {
@@ -335,24 +255,19 @@ impl SecretBackend for GcpBackend {
             }
             other => other?,
         };
-        self.retire_previous(name, &version).await;
+        if !self.keep_token_versions {
+            self.log.retire_previous(self, name, &version).await;
+        }
         Ok(version)
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
         let secret = self.names.secret(name)?;
-        self.retired_below
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(name);
+        self.log.forget(name);
         self.calls.record("DeleteSecret");
-        match self.client.delete_secret().set_name(secret).send().await {
-            Ok(()) => Ok(()),
-            Err(e) => match map_error(e, "delete") {
-                error if error.kind() == ErrorKind::NotFound => Ok(()),
-                error => Err(error),
-            },
-        }
+        let sent = self.client.delete_secret().set_name(secret).send().await;
+        sent.map_err(|e| map_error(e, "delete")).found()?;
+        Ok(())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -389,63 +304,16 @@ impl SecretBackend for GcpBackend {
 #[async_trait]
 impl MergeLog for GcpBackend {
     async fn append(&self, name: &str, value: &str) -> Result<String> {
-        self.limits()
-            .check_value_size("gcp", "the value", value)
-            .map_err(|e| e.with_operation("append"))?;
+        self.check_value_size(value, "append")?;
         self.add_version(name, value, "append").await
     }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
-        let Some(since) = since else {
-            let mut all = Vec::new();
-            for number in self.enabled_versions(name, "versions_after").await? {
-                all.extend(self.access_retained(name, number).await?);
-            }
-            return Ok(all);
-        };
-        let since = parse_version(since, "versions_after")?;
-        let Some(latest) = self.access(name, "latest", "versions_after").await? else {
-            return Ok(Vec::new());
-        };
-        let latest_number = parse_version(&latest.version, "versions_after")?;
-        let mut tail = Vec::new();
-        for number in since.saturating_add(1)..latest_number {
-            tail.extend(self.access_retained(name, number).await?);
-        }
-        if latest_number > since {
-            tail.push(latest);
-        }
-        Ok(tail)
+        self.log.versions_after(self, name, since).await
     }
     fn is_next_version(&self, base: &str, version: &str) -> Option<bool> {
-        let (base, version) = (base.parse::<u64>().ok()?, version.parse::<u64>().ok()?);
-        Some(base.checked_add(1) == Some(version))
+        NumberedLog::is_next_version(base, version)
     }
     async fn retire_versions_before(&self, name: &str, keep_from: &str) -> Result<()> {
-        let keep_from = parse_version(keep_from, "retire_versions")?;
-        let floor = self
-            .retired_below
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .copied();
-        let doomed: Vec<u64> = match floor {
-            Some(floor) => (floor..keep_from).collect(),
-            None => self
-                .enabled_versions(name, "retire_versions")
-                .await?
-                .into_iter()
-                .filter(|&n| n < keep_from)
-                .collect(),
-        };
-        for number in doomed {
-            self.destroy(name, number).await?;
-        }
-        let mut retired = self
-            .retired_below
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = retired.entry(name.to_owned()).or_insert(keep_from);
-        *entry = (*entry).max(keep_from);
-        Ok(())
+        self.log.retire_versions_before(self, name, keep_from).await
     }
 }

@@ -228,7 +228,7 @@ impl GcpSettings {
             page_size: self.page_size,
             keep_token_versions: self.keep_token_versions,
             shard_generations: !self.retire_index_versions,
-            retired_below: Default::default(),
+            log: Default::default(),
             calls: Default::default(),
         };
         Ok((backend, self.engine_options))

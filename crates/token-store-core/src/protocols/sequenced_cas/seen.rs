@@ -27,13 +27,13 @@ struct Inner {
     records: u64,
 }
 
-/// Shared by clones of a backend.
+/// Versions of secrets a backend read or wrote lately, shared by clones of the backend.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct SeenVersions(Arc<Mutex<Inner>>);
+pub struct SeenVersions(Arc<Mutex<Inner>>);
 
 impl SeenVersions {
     /// `version` of `name` was read (or written) just now.
-    pub(crate) fn record(&self, name: &str, version: &str) {
+    pub fn record(&self, name: &str, version: &str) {
         let now = Instant::now();
         let mut inner = self
             .0
@@ -55,7 +55,7 @@ impl SeenVersions {
     }
 
     /// Whether `version` of `name` was seen less than [`MAX_READ_AGE`] ago.
-    pub(crate) fn is_fresh(&self, name: &str, version: &str) -> bool {
+    pub fn is_fresh(&self, name: &str, version: &str) -> bool {
         let inner = self
             .0
             .lock()

@@ -1,12 +1,12 @@
-//! Index version ids that encode a sequence number, for the one-call compare-and-swap.
+//! Version ids that encode a sequence number, for the one-call compare-and-swap.
 //!
-//! Every index version this crate writes gets the id `token-store-v1-` + 20 decimal digits
+//! Every index version written through [`put_if_current`](super::put_if_current) gets the id `token-store-v1-` + 20 decimal digits
 //! (35 characters; AWS takes `ClientRequestToken` values of 32..64 characters and uses them
 //! as the VersionId; neither AWS nor LocalStack nor moto requires UUID syntax). The version
 //! written on top of version `seq` is `seq + 1`, so every writer that read the same version
 //! sends the *same* `ClientRequestToken`, and Secrets Manager accepts only the first of them
 //! (a reused token with different data is refused; with the same data it is an idempotent
-//! no-op). See `AwsBackend::put_if_current`.
+//! no-op).
 //!
 //! A version id not in this format (a random UUID from a plain `PutSecretValue`, e.g. by an
 //! older release that used staging labels) has no sequence; its successor starts a new run at
@@ -22,12 +22,12 @@ const SEQ_DIGITS: usize = 20;
 const RUN: u64 = 1_000_000_000;
 
 /// The version id of sequence number `seq`.
-pub(crate) fn format(seq: u64) -> String {
+fn format(seq: u64) -> String {
     format!("{VERSION_PREFIX}{seq:0SEQ_DIGITS$}")
 }
 
 /// The sequence number of a version id in our format; `None` for any other id.
-pub(crate) fn parse(version: &str) -> Option<u64> {
+fn parse(version: &str) -> Option<u64> {
     let digits = version.strip_prefix(VERSION_PREFIX)?;
     if digits.len() != SEQ_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -36,12 +36,12 @@ pub(crate) fn parse(version: &str) -> Option<u64> {
 }
 
 /// The version id of the first index version (`CreateSecret`).
-pub(crate) fn first() -> String {
+pub fn first() -> String {
     format(1)
 }
 
 /// The version id a compare-and-swap from `expected` writes.
-pub(crate) fn successor(expected: &str) -> String {
+pub fn successor(expected: &str) -> String {
     match parse(expected).and_then(|seq| seq.checked_add(1)) {
         Some(next) => format(next),
         None => format(foreign_base(expected) + 1),
