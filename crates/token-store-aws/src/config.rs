@@ -188,11 +188,10 @@ mod tests {
 
     #[test]
     fn url_parts_are_read() {
-        let b = AwsSecretsManagerStoreBuilder::from_url(
-            "aws-secretsmanager://apps/crm/?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A4566&recovery_window_days=7",
-        )
-        .unwrap();
-        let Ok(b) = b.settings();
+        let url = "aws-secretsmanager://apps/crm/?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A4566&recovery_window_days=7";
+        let Ok(b) = AwsSecretsManagerStoreBuilder::from_url(url)
+            .unwrap()
+            .settings();
         assert_eq!(b.deletion, Deletion::RecoveryWindow(7));
         let read = [b.prefix, b.region, b.endpoint].map(Option::unwrap_or_default);
         assert_eq!(read, ["apps/crm/", "eu-west-1", "http://127.0.0.1:4566"]);

@@ -28,7 +28,7 @@ use azure_security_keyvault_secrets::models::{
 use azure_security_keyvault_secrets::{ResourceExt as _, SecretClient};
 use futures::TryStreamExt as _;
 use token_store_core::raw::timestamped::{TimestampedLog, TimestampedVersions, VersionInfo};
-use token_store_core::raw::{Retryable as _, backoff};
+use token_store_core::raw::{ResultExt as _, Retryable as _, backoff, bad_answer};
 use token_store_core::{
     BackendLimits, CallCounter, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend,
     Versioned,
@@ -90,11 +90,10 @@ pub struct AzureBackend {
 
 impl std::fmt::Debug for AzureBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AzureBackend")
-            .field("vault", &self.client.endpoint().as_str())
-            .field("prefix", &self.prefix)
-            .field("delete_mode", &self.delete_mode)
-            .finish_non_exhaustive()
+        let (vault, prefix) = (self.client.endpoint().as_str(), &self.prefix);
+        let mode = self.delete_mode;
+        write!(f, "AzureBackend {{ vault: {vault:?}, prefix: {prefix:?}, ")?;
+        write!(f, "delete_mode: {mode:?}, .. }}")
     }
 }
 
@@ -103,20 +102,7 @@ fn secret_version(secret: &Secret, operation: &'static str) -> Result<String> {
         .resource_id()
         .ok()
         .and_then(|id| id.version)
-        .ok_or_else(|| bad_answer(operation, "a version id"))
-}
-
-fn bad_answer(operation: &'static str, what: &str) -> Error {
-    Error::new(
-        ErrorKind::Unexpected,
-        format!("Key Vault answered without {what}"),
-    )
-    .with_backend("azure")
-    .with_operation(operation)
-}
-
-fn not_found(e: &Error) -> bool {
-    e.kind() == ErrorKind::NotFound
+        .ok_or_else(|| bad_answer("azure", operation, "a version id"))
 }
 
 impl AzureBackend {
@@ -184,12 +170,6 @@ impl AzureBackend {
         self.delete_mode
     }
 
-    fn check_size(&self, value: &str, operation: &'static str) -> Result<()> {
-        self.limits()
-            .check_value_size("azure", "the value", value)
-            .map_err(|e| e.with_operation(operation))
-    }
-
     /// One SetSecret; returns the new version.
     async fn set_once(&self, full: &str, value: &str, operation: &'static str) -> Result<String> {
         let parameters = SetSecretParameters {
@@ -220,30 +200,20 @@ impl AzureBackend {
             }
             DeleteMode::SoftDelete => {
                 self.calls.record("GetDeletedSecret");
-                let deleted_at = match self.send(self.client.get_deleted_secret(full, None)).await {
-                    Ok(r) => {
-                        r.into_model()
-                            .map_err(|e| map_error(e, operation))?
-                            .deleted_date
-                    }
-                    Err(e) => {
-                        let error = map_error(e, operation);
-                        if not_found(&error) || error.kind() == ErrorKind::Conflict {
-                            return Ok(None);
-                        }
-                        return Err(error);
-                    }
+                // 404 / 409: already gone, or still being deleted or recovered: the caller retries.
+                let gone = [ErrorKind::NotFound, ErrorKind::Conflict];
+                let sent = self.send(self.client.get_deleted_secret(full, None)).await;
+                let Some(deleted) = sent.map_err(|e| map_error(e, operation)).none_on(&gone)?
+                else {
+                    return Ok(None);
                 };
+                let deleted = deleted.into_model().map_err(|e| map_error(e, operation))?;
                 self.calls.record("RecoverDeletedSecret");
-                if let Err(e) = self
+                let sent = self
                     .send(self.client.recover_deleted_secret(full, None))
-                    .await
-                {
-                    let error = map_error(e, operation);
-                    if !(not_found(&error) || error.kind() == ErrorKind::Conflict) {
-                        return Err(error);
-                    }
-                }
+                    .await;
+                sent.map_err(|e| map_error(e, operation)).none_on(&gone)?;
+                let deleted_at = deleted.deleted_date;
                 Ok(deleted_at.map(|t| t.unix_timestamp()))
             }
         }
@@ -303,21 +273,15 @@ impl TimestampedVersions for AzureBackend {
         } else {
             "GetSecret"
         });
-        let secret = match self.send(self.client.get_secret(full, Some(options))).await {
-            Ok(response) => response.into_model().map_err(|e| map_error(e, operation))?,
-            Err(e) => {
-                let error = map_error(e, operation);
-                return if not_found(&error) {
-                    Ok(None)
-                } else {
-                    Err(error)
-                };
-            }
+        let sent = self.send(self.client.get_secret(full, Some(options))).await;
+        let Some(response) = sent.map_err(|e| map_error(e, operation)).found()? else {
+            return Ok(None);
         };
+        let secret = response.into_model().map_err(|e| map_error(e, operation))?;
         let version = secret_version(&secret, operation)?;
         let value = secret
             .value
-            .ok_or_else(|| bad_answer(operation, "a value"))?;
+            .ok_or_else(|| bad_answer("azure", operation, "a value"))?;
         Ok(Some(Versioned { value, version }))
     }
 
@@ -374,30 +338,29 @@ impl TimestampedVersions for AzureBackend {
             .into_pages();
         let mut versions = Vec::new();
         loop {
-            let page = match self.send(pages.try_next()).await {
-                Ok(Some(page)) => {
-                    self.calls.record("GetSecretVersions");
-                    page.into_model().map_err(|e| map_error(e, operation))?
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    self.calls.record("GetSecretVersions");
-                    let error = map_error(e, operation);
-                    return if not_found(&error) {
-                        Ok(Vec::new())
-                    } else {
-                        Err(error)
-                    };
-                }
+            let next = self.send(pages.try_next()).await;
+            if !matches!(next, Ok(None)) {
+                self.calls.record("GetSecretVersions");
+            }
+            let page = match next.map_err(|e| map_error(e, operation)).found()? {
+                Some(Some(page)) => page.into_model().map_err(|e| map_error(e, operation))?,
+                Some(None) => break,
+                None => return Ok(Vec::new()),
             };
             for item in page.value {
                 let Some(id) = item.resource_id().ok().and_then(|r| r.version) else {
-                    return Err(bad_answer(operation, "version ids in the version list"));
+                    return Err(bad_answer(
+                        "azure",
+                        operation,
+                        "version ids in the version list",
+                    ));
                 };
                 let attributes = item.attributes.unwrap_or_default();
                 let created = attributes
                     .created
-                    .ok_or_else(|| bad_answer(operation, "creation times in the version list"))?
+                    .ok_or_else(|| {
+                        bad_answer("azure", operation, "creation times in the version list")
+                    })?
                     .unix_timestamp();
                 versions.push(VersionInfo {
                     id,
@@ -428,23 +391,15 @@ impl SecretBackend for AzureBackend {
         self.log.get(self, name).await
     }
 
-    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
-        let mut values = Vec::with_capacity(names.len());
-        for name in names {
-            values.push(self.read(name, None, "get_many").await?);
-        }
-        Ok(values)
-    }
-
     /// Key Vault has no create-if-absent: read, SetSecret, then the version list decide
     /// (see [`TimestampedLog::create`] for the race rules and the residual window).
     async fn create(&self, name: &str, value: &str) -> Result<String> {
-        self.check_size(value, "create")?;
+        self.check_value_size(value, "create")?;
         self.log.create(self, name, value).await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
-        self.check_size(value, "put")?;
+        self.check_value_size(value, "put")?;
         self.log.put(self, name, value).await
     }
 
@@ -452,13 +407,9 @@ impl SecretBackend for AzureBackend {
         const OP: &str = "delete";
         let full = full_name(&self.prefix, name)?;
         self.calls.record("DeleteSecret");
-        if let Err(e) = self.send(self.client.delete_secret(&full, None)).await {
-            let error = map_error(e, OP);
-            return if not_found(&error) {
-                Ok(())
-            } else {
-                Err(error)
-            };
+        let sent = self.send(self.client.delete_secret(&full, None)).await;
+        if sent.map_err(|e| map_error(e, OP)).found()?.is_none() {
+            return Ok(());
         }
         if self.delete_mode == DeleteMode::SoftDelete {
             return Ok(());
@@ -510,7 +461,7 @@ impl SecretBackend for AzureBackend {
             let page = page.into_model().map_err(|e| map_error(e, OP))?;
             for item in page.value {
                 let Ok(id) = item.resource_id() else {
-                    return Err(bad_answer(OP, "secret ids in the secret list"));
+                    return Err(bad_answer("azure", OP, "secret ids in the secret list"));
                 };
                 if let Some(relative) = relative_of(&self.prefix, &id.name, prefix) {
                     names.push(relative);

@@ -232,8 +232,15 @@ pub trait SecretBackend: Send + Sync + std::fmt::Debug {
     async fn get(&self, name: &str) -> Result<Option<Versioned>>;
 
     /// Current values of several secrets, in the order asked, `None` for missing ones.
-    /// `names.len()` is at most `limits().batch_size`.
-    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>>;
+    /// `names.len()` is at most `limits().batch_size`. By default one [`get`](Self::get) per
+    /// name, for services without a batch read (`batch_size` 1).
+    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
+        let mut values = Vec::with_capacity(names.len());
+        for name in names {
+            values.push(self.get(name).await?);
+        }
+        Ok(values)
+    }
 
     /// Create a secret that must not exist yet. `AlreadyExists` when it does (the existing
     /// value is left untouched). Returns the new version.

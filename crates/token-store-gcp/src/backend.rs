@@ -229,14 +229,6 @@ impl SecretBackend for GcpBackend {
         self.access(name, None, "get").await
     }
 
-    async fn get_many(&self, names: &[String]) -> Result<Vec<Option<Versioned>>> {
-        let mut values = Vec::with_capacity(names.len());
-        for name in names {
-            values.push(self.access(name, None, "get_many").await?);
-        }
-        Ok(values)
-    }
-
     async fn create(&self, name: &str, value: &str) -> Result<String> {
         self.check_value_size(value, "create")?;
         self.create_secret(name, "create").await?;
