@@ -28,10 +28,9 @@ use token_store_core::{
 };
 
 use crate::error::{BACKEND, classify, map_sdk_error};
-use crate::names::Names;
 use token_store_core::CallCounter;
 use token_store_core::raw::sequenced_cas::{self, SeenVersions, SequencedWrites};
-use token_store_core::raw::{ResultExt as _, Retryable as _, backoff, bad_answer};
+use token_store_core::raw::{Namespace, ResultExt as _, Retryable as _, backoff, bad_answer};
 
 /// Largest secret value AWS accepts (`SecretString` length 1..65,536).
 pub const MAX_VALUE_BYTES: usize = 65_536;
@@ -55,7 +54,7 @@ pub enum Deletion {
 #[derive(Clone)]
 pub struct AwsBackend {
     pub(crate) client: Client,
-    pub(crate) names: Names,
+    pub(crate) names: Namespace,
     pub(crate) tags: Vec<Tag>,
     pub(crate) kms_key_id: Option<String>,
     pub(crate) deletion: Deletion,
@@ -375,8 +374,9 @@ impl SecretBackend for AwsBackend {
             for secret in page.secret_list() {
                 // The service filter is a prefix match; check exactly anyway.
                 if secret.deleted_date().is_none()
-                    && let Some(relative) = secret.name().and_then(|n| self.names.relative(n))
-                    && relative.starts_with(prefix)
+                    && let Some(relative) = secret
+                        .name()
+                        .and_then(|n| self.names.relative_of(n, prefix))
                 {
                     names.insert(relative);
                 }

@@ -5,13 +5,13 @@ use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::types::Tag;
-use token_store_core::raw::{StoreUrl, env_var};
+use token_store_core::raw::{Namespace, StoreUrl, env_var};
 use token_store_core::{EngineOptions, Error, Result};
 
 use crate::backend::{AwsBackend, Deletion};
 use crate::calls::CountingInterceptor;
 use crate::error::BACKEND;
-use crate::names::{DEFAULT_PREFIX, Names};
+use crate::names::{DEFAULT_PREFIX, RULES};
 use token_store_core::CallCounter;
 
 /// URL scheme of [`AwsSecretsManagerStoreBuilder::from_url`].
@@ -152,9 +152,9 @@ impl AwsSettings {
     }
 
     /// The namespace and the tags of every secret, or why the settings are wrong.
-    fn validate(&self) -> Result<(Names, Vec<Tag>)> {
+    fn validate(&self) -> Result<(Namespace, Vec<Tag>)> {
         let prefix = self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX);
-        let names = Names::new(prefix)?;
+        let names = Namespace::new(RULES, prefix)?;
         if let Deletion::RecoveryWindow(days) = self.deletion
             && !(7..=30).contains(&days)
         {

@@ -6,7 +6,6 @@
 //! relative name becomes `/`: `index` → `<prefix>index`, `token-42` → `<prefix>token/42`.
 //! Relative names never contain `/`, so the mapping is reversible.
 
-use token_store_core::Result;
 use token_store_core::raw::NameRules;
 
 use crate::error::BACKEND;
@@ -21,66 +20,36 @@ pub(crate) const RULES: NameRules = NameRules {
     relative_reserve: 24,
     prefix_char: |c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c),
     prefix_chars: "letters, digits and /_+=.@- (AWS's name characters)",
+    separator: '/',
+    case_insensitive: false,
 };
 
 /// The longest prefix allowed: 256 minus room for the engine's relative names.
 pub const MAX_PREFIX: usize = 232;
 
-/// A namespace: the prefix every secret name of a store starts with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Names {
-    prefix: String,
-}
-
-impl Names {
-    /// Check `prefix` against AWS's rules (`ConfigInvalid` when it breaks them).
-    pub fn new(prefix: &str) -> Result<Self> {
-        RULES.check_prefix(prefix)?;
-        Ok(Self {
-            prefix: prefix.to_string(),
-        })
-    }
-
-    /// The prefix.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// The full secret name of a relative name (`InvalidInput` when it is not one).
-    pub fn full(&self, relative: &str) -> Result<String> {
-        RULES.check_relative(relative)?;
-        Ok(format!("{}{}", self.prefix, relative.replace('-', "/")))
-    }
-
-    /// The relative name of a full name in this namespace, if it is one of ours.
-    pub fn relative(&self, full: &str) -> Option<String> {
-        let relative = full.strip_prefix(&self.prefix)?.replace('/', "-");
-        (self.full(&relative).ok()? == full).then_some(relative)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use token_store_core::raw::Namespace;
 
     #[test]
     fn round_trip() {
-        let names = Names::new("apps/crm/").unwrap();
+        let names = Namespace::new(RULES, "apps/crm/").unwrap();
         assert_eq!(names.full("index").unwrap(), "apps/crm/index");
         assert_eq!(names.full("token-123456").unwrap(), "apps/crm/token/123456");
         assert_eq!(
-            names.relative("apps/crm/token/123456").as_deref(),
+            names.relative_of("apps/crm/token/123456", "").as_deref(),
             Some("token-123456")
         );
-        assert_eq!(names.relative("apps/other/index"), None);
-        assert_eq!(names.relative("apps/crm/Index"), None);
+        assert_eq!(names.relative_of("apps/other/index", ""), None);
+        assert_eq!(names.relative_of("apps/crm/Index", ""), None);
     }
 
     #[test]
     fn prefixes_follow_aws_rules() {
         assert_eq!(RULES.max_prefix(), MAX_PREFIX);
         for good in ["a", "token-store/", "x_+=.@-/y", &"p".repeat(MAX_PREFIX)] {
-            assert!(Names::new(good).is_ok(), "{good}");
+            assert!(Namespace::new(RULES, good).is_ok(), "{good}");
         }
         for bad in [
             "",
@@ -90,13 +59,13 @@ mod tests {
             "star*",
             &"p".repeat(MAX_PREFIX + 1),
         ] {
-            assert!(Names::new(bad).is_err(), "{bad}");
+            assert!(Namespace::new(RULES, bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn relative_names_are_checked() {
-        let names = Names::new("p/").unwrap();
+        let names = Namespace::new(RULES, "p/").unwrap();
         for bad in ["", "UPPER", "a/b", "x".repeat(25).as_str()] {
             assert!(names.full(bad).is_err(), "{bad}");
         }

@@ -28,14 +28,13 @@ use azure_security_keyvault_secrets::models::{
 use azure_security_keyvault_secrets::{ResourceExt as _, SecretClient};
 use futures::TryStreamExt as _;
 use token_store_core::raw::timestamped::{TimestampedLog, TimestampedVersions, VersionInfo};
-use token_store_core::raw::{ResultExt as _, Retryable as _, backoff, bad_answer};
+use token_store_core::raw::{Namespace, ResultExt as _, Retryable as _, backoff, bad_answer};
 use token_store_core::{
     BackendLimits, CallCounter, Error, ErrorKind, MergeLog, Protocol, Result, SecretBackend,
     Versioned,
 };
 
 use crate::error::map_error;
-use crate::names::{full_name, relative_of};
 
 /// Largest secret value Key Vault stores: 25 KB (25,600 bytes), checked before any call.
 pub const MAX_VALUE_BYTES: usize = 25_600;
@@ -76,7 +75,7 @@ pub enum DeleteMode {
 /// idempotent merge absorbs).
 pub struct AzureBackend {
     client: SecretClient,
-    prefix: String,
+    names: Namespace,
     tags: HashMap<String, String>,
     delete_mode: DeleteMode,
     page_size: Option<i32>,
@@ -90,7 +89,7 @@ pub struct AzureBackend {
 
 impl std::fmt::Debug for AzureBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (vault, prefix) = (self.client.endpoint().as_str(), &self.prefix);
+        let (vault, prefix) = (self.client.endpoint().as_str(), self.names.prefix());
         let mode = self.delete_mode;
         write!(f, "AzureBackend {{ vault: {vault:?}, prefix: {prefix:?}, ")?;
         write!(f, "delete_mode: {mode:?}, .. }}")
@@ -108,7 +107,7 @@ fn secret_version(secret: &Secret, operation: &'static str) -> Result<String> {
 impl AzureBackend {
     pub(crate) fn new(
         client: SecretClient,
-        prefix: String,
+        names: Namespace,
         mut tags: HashMap<String, String>,
         delete_mode: DeleteMode,
         page_size: Option<i32>,
@@ -116,7 +115,7 @@ impl AzureBackend {
         tags.insert(OWNER_TAG.0.to_owned(), OWNER_TAG.1.to_owned());
         Self {
             client,
-            prefix,
+            names,
             tags,
             delete_mode,
             page_size,
@@ -149,7 +148,7 @@ impl AzureBackend {
 
     /// The Key Vault secret name a relative name is stored under.
     pub fn secret_name(&self, relative: &str) -> Result<String> {
-        full_name(&self.prefix, relative)
+        self.names.full(relative)
     }
 
     /// Key Vault calls this backend made so far (reset with [`CallCounter::reset`]), by REST operation (`GetSecret`,
@@ -263,7 +262,7 @@ impl TimestampedVersions for AzureBackend {
         version: Option<&str>,
         operation: &'static str,
     ) -> Result<Option<Versioned>> {
-        let full = &full_name(&self.prefix, name)?;
+        let full = &self.names.full(name)?;
         let options = SecretClientGetSecretOptions {
             secret_version: version.map(str::to_owned),
             ..Default::default()
@@ -294,7 +293,7 @@ impl TimestampedVersions for AzureBackend {
         value: &str,
         operation: &'static str,
     ) -> Result<(String, Option<i64>)> {
-        let full = &full_name(&self.prefix, name)?;
+        let full = &self.names.full(name)?;
         let recovered_at = Mutex::new(None);
         let attempt = || async {
             let conflict = match self.set_once(full, value, operation).await {
@@ -319,14 +318,14 @@ impl TimestampedVersions for AzureBackend {
 
     /// One SetSecret (no clearing of a deleted secret).
     async fn rewrite(&self, name: &str, value: &str, operation: &'static str) -> Result<String> {
-        self.set_once(&full_name(&self.prefix, name)?, value, operation)
+        self.set_once(&self.names.full(name)?, value, operation)
             .await
     }
 
     /// GetSecretVersions: every version with its creation time, reading all pages; empty
     /// when the secret does not exist.
     async fn versions(&self, name: &str, operation: &'static str) -> Result<Vec<VersionInfo>> {
-        let full = &full_name(&self.prefix, name)?;
+        let full = &self.names.full(name)?;
         let options = SecretClientListSecretPropertiesVersionsOptions {
             maxresults: self.page_size,
             ..Default::default()
@@ -405,7 +404,7 @@ impl SecretBackend for AzureBackend {
 
     async fn delete(&self, name: &str) -> Result<()> {
         const OP: &str = "delete";
-        let full = full_name(&self.prefix, name)?;
+        let full = self.names.full(name)?;
         self.calls.record("DeleteSecret");
         let sent = self.send(self.client.delete_secret(&full, None)).await;
         if sent.map_err(|e| map_error(e, OP)).found()?.is_none() {
@@ -463,7 +462,7 @@ impl SecretBackend for AzureBackend {
                 let Ok(id) = item.resource_id() else {
                     return Err(bad_answer("azure", OP, "secret ids in the secret list"));
                 };
-                if let Some(relative) = relative_of(&self.prefix, &id.name, prefix) {
+                if let Some(relative) = self.names.relative_of(&id.name, prefix) {
                     names.push(relative);
                 }
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::ClientOptions;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
-use token_store_core::raw::{StoreUrl, env_var};
+use token_store_core::raw::{Namespace, StoreUrl, env_var};
 use token_store_core::{EngineOptions, Error, ErrorKind, Result};
 
 use crate::backend::{AzureBackend, DeleteMode, OWNER_TAG};
@@ -137,7 +137,7 @@ impl AzureSettings {
             ));
         }
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
-        RULES.check_prefix(&prefix)?;
+        let names = Namespace::new(RULES, &prefix)?;
         if self.tags.len() + 1 > MAX_TAGS {
             return Err(config(format!(
                 "Key Vault allows {MAX_TAGS} tags per secret, one is {}",
@@ -176,8 +176,7 @@ impl AzureSettings {
                 }
                 error
             })?;
-        let backend =
-            AzureBackend::new(client, prefix, self.tags, self.delete_mode, self.page_size);
+        let backend = AzureBackend::new(client, names, self.tags, self.delete_mode, self.page_size);
         Ok((backend, self.engine_options))
     }
 }

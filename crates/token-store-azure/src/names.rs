@@ -4,7 +4,6 @@
 //! so this crate only ever spells them in lowercase: prefixes with uppercase letters are
 //! rejected rather than silently folded.
 
-use token_store_core::Result;
 use token_store_core::raw::NameRules;
 
 /// Key Vault's naming rules, lowercase only.
@@ -14,6 +13,8 @@ pub(crate) const RULES: NameRules = NameRules {
     relative_reserve: 32,
     prefix_char: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
     prefix_chars: "a-z, 0-9 and '-' (Key Vault names are case-insensitive, so write it in lowercase)",
+    separator: '-',
+    case_insensitive: true,
 };
 
 /// Longest Key Vault secret name.
@@ -21,24 +22,11 @@ pub(crate) const MAX_NAME: usize = 127;
 /// Longest prefix: room is kept for the engine's relative names.
 pub const MAX_PREFIX: usize = 95;
 
-/// `<prefix><relative>` for a checked relative name.
-pub(crate) fn full_name(prefix: &str, relative: &str) -> Result<String> {
-    RULES.check_relative(relative)?;
-    Ok(format!("{prefix}{relative}"))
-}
-
-/// The relative name of a listed secret (any case), when it is ours and starts with
-/// `relative_prefix`.
-pub(crate) fn relative_of(prefix: &str, listed: &str, relative_prefix: &str) -> Option<String> {
-    RULES
-        .relative_of(prefix, &listed.to_ascii_lowercase(), relative_prefix)
-        .map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use token_store_core::ErrorKind;
+    use token_store_core::raw::Namespace;
 
     #[test]
     fn prefixes_are_checked() {
@@ -54,19 +42,44 @@ mod tests {
 
     #[test]
     fn full_names_stay_within_127() {
-        assert_eq!(full_name("ts-", "token-42").unwrap(), "ts-token-42");
+        assert_eq!(
+            Namespace::new(RULES, "ts-")
+                .unwrap()
+                .full("token-42")
+                .unwrap(),
+            "ts-token-42"
+        );
         let prefix = "a".repeat(MAX_PREFIX);
-        assert_eq!(full_name(&prefix, &"1".repeat(32)).unwrap().len(), MAX_NAME);
         assert_eq!(
-            full_name(&prefix, &"1".repeat(33)).unwrap_err().kind(),
+            Namespace::new(RULES, &prefix)
+                .unwrap()
+                .full(&"1".repeat(32))
+                .unwrap()
+                .len(),
+            MAX_NAME
+        );
+        assert_eq!(
+            Namespace::new(RULES, &prefix)
+                .unwrap()
+                .full(&"1".repeat(33))
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            full_name("p-", "Index").unwrap_err().kind(),
+            Namespace::new(RULES, "p-")
+                .unwrap()
+                .full("Index")
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidInput
         );
         assert_eq!(
-            full_name("p-", "").unwrap_err().kind(),
+            Namespace::new(RULES, "p-")
+                .unwrap()
+                .full("")
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidInput
         );
     }
@@ -74,12 +87,34 @@ mod tests {
     #[test]
     fn listed_names_map_back_case_insensitively() {
         assert_eq!(
-            relative_of("ts-", "TS-Token-7", "token-").as_deref(),
+            Namespace::new(RULES, "ts-")
+                .unwrap()
+                .relative_of("TS-Token-7", "token-")
+                .as_deref(),
             Some("token-7")
         );
-        assert_eq!(relative_of("ts-", "ts-index", "").as_deref(), Some("index"));
-        assert_eq!(relative_of("ts-", "ts-index", "token-"), None);
-        assert_eq!(relative_of("ts-", "other-token-7", "token-"), None);
-        assert_eq!(relative_of("ts-", "ts-", ""), None);
+        assert_eq!(
+            Namespace::new(RULES, "ts-")
+                .unwrap()
+                .relative_of("ts-index", "")
+                .as_deref(),
+            Some("index")
+        );
+        assert_eq!(
+            Namespace::new(RULES, "ts-")
+                .unwrap()
+                .relative_of("ts-index", "token-"),
+            None
+        );
+        assert_eq!(
+            Namespace::new(RULES, "ts-")
+                .unwrap()
+                .relative_of("other-token-7", "token-"),
+            None
+        );
+        assert_eq!(
+            Namespace::new(RULES, "ts-").unwrap().relative_of("ts-", ""),
+            None
+        );
     }
 }

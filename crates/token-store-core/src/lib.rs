@@ -46,7 +46,7 @@ pub mod raw {
     };
     pub use crate::error::{ResultExt, bad_answer, http_status_kind};
     pub use crate::lookup;
-    pub use crate::names::NameRules;
+    pub use crate::names::{NameRules, Namespace};
     pub use crate::protocols::{numbered, sequenced_cas, timestamped};
     pub use crate::registry::{MEMORY_SCHEME, Opened, Opening, Scheme};
     pub use crate::retry::{Retryable, backoff};

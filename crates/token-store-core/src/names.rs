@@ -18,6 +18,11 @@ pub struct NameRules {
     pub prefix_char: fn(char) -> bool,
     /// The characters `prefix_char` accepts, for error messages.
     pub prefix_chars: &'static str,
+    /// How full names spell the `-` of a relative name (`'-'`; AWS `'/'`).
+    pub separator: char,
+    /// Whether the service compares names case-insensitively (Key Vault): listed names are
+    /// read in lowercase.
+    pub case_insensitive: bool,
 }
 
 impl NameRules {
@@ -64,18 +69,47 @@ impl NameRules {
             .with_backend(self.backend))
         }
     }
+}
 
-    /// The relative name in `name` after `prefix`, when it is one and starts with
+/// A store's namespace: its prefix, checked against the service's [`NameRules`], which maps
+/// relative names to full secret names and back.
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    rules: NameRules,
+    prefix: String,
+}
+
+impl Namespace {
+    /// `ConfigInvalid` when `prefix` breaks `rules` ([`NameRules::check_prefix`]).
+    pub fn new(rules: NameRules, prefix: &str) -> Result<Self> {
+        rules.check_prefix(prefix)?;
+        let prefix = prefix.to_owned();
+        Ok(Self { rules, prefix })
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The full name of `relative` (`InvalidInput` when it is not a relative name).
+    pub fn full(&self, relative: &str) -> Result<String> {
+        self.rules.check_relative(relative)?;
+        let spelled = relative.replace('-', self.rules.separator.encode_utf8(&mut [0; 4]));
+        Ok(format!("{}{spelled}", self.prefix))
+    }
+
+    /// The relative name of a listed full name, when it is in this namespace and starts with
     /// `relative_prefix` (names another program put beside ours are not).
-    pub fn relative_of<'n>(
-        &self,
-        prefix: &str,
-        name: &'n str,
-        relative_prefix: &str,
-    ) -> Option<&'n str> {
-        let relative = name.strip_prefix(prefix)?;
-        (relative.starts_with(relative_prefix) && is_relative_name(relative, self.relative_reserve))
-            .then_some(relative)
+    pub fn relative_of(&self, listed: &str, relative_prefix: &str) -> Option<String> {
+        let listed = match self.rules.case_insensitive {
+            true => listed.to_ascii_lowercase(),
+            false => listed.to_owned(),
+        };
+        let spelled = listed.strip_prefix(&self.prefix)?;
+        let relative = spelled.replace(self.rules.separator, "-");
+        let ours = relative.starts_with(relative_prefix) && self.full(&relative).ok()? == listed;
+        ours.then_some(relative)
     }
 }
 
@@ -97,6 +131,8 @@ mod tests {
         relative_reserve: 8,
         prefix_char: |c| c.is_ascii_lowercase() || c == '-',
         prefix_chars: "a-z and '-'",
+        separator: '-',
+        case_insensitive: false,
     };
 
     #[test]
@@ -121,12 +157,29 @@ mod tests {
                 ErrorKind::InvalidInput
             );
         }
+    }
+
+    #[test]
+    fn namespaces_map_names_both_ways() {
+        let plain = Namespace::new(RULES, "p-").unwrap();
+        assert_eq!(plain.full("token-1").unwrap(), "p-token-1");
+        assert_eq!(plain.relative_of("p-token-1", "token-").unwrap(), "token-1");
+        for (listed, wanted) in [("p-index", "token-"), ("q-token-1", ""), ("p-", "")] {
+            assert_eq!(plain.relative_of(listed, wanted), None, "{listed}");
+        }
+        let slashed = NameRules {
+            separator: '/',
+            case_insensitive: true,
+            ..RULES
+        };
+        let slashed = Namespace::new(slashed, "p-").unwrap();
+        assert_eq!(slashed.full("token-1").unwrap(), "p-token/1");
+        assert_eq!(slashed.relative_of("P-Token/1", "").unwrap(), "token-1");
         assert_eq!(
-            RULES.relative_of("p-", "p-token-1", "token-"),
-            Some("token-1")
+            slashed.relative_of("p-token-1", ""),
+            None,
+            "not our spelling"
         );
-        assert_eq!(RULES.relative_of("p-", "p-index", "token-"), None);
-        assert_eq!(RULES.relative_of("p-", "q-token-1", ""), None);
-        assert_eq!(RULES.relative_of("p-", "p-", ""), None);
+        assert!(Namespace::new(RULES, "P").is_err());
     }
 }

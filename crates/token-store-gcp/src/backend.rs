@@ -84,8 +84,7 @@ impl GcpBackend {
     }
 
     async fn create_secret(&self, relative: &str, operation: &'static str) -> Result<()> {
-        RULES.check_relative(relative)?;
-        let id = format!("{}{relative}", self.names.prefix());
+        let id = self.names.id(relative)?;
         let secret = Secret::new()
             .set_replication(self.replication.to_model())
             .set_labels(self.labels.clone());

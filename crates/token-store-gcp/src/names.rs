@@ -1,7 +1,7 @@
 //! Secret ids and resource names: `<prefix><relative name>` within GCP's rules.
 
 use token_store_core::Result;
-use token_store_core::raw::{NameRules, config_error};
+use token_store_core::raw::{NameRules, Namespace, config_error};
 
 /// Secret Manager's secret-id rules: `[A-Za-z0-9_-]`, at most 255 characters.
 pub(crate) const RULES: NameRules = NameRules {
@@ -10,22 +10,24 @@ pub(crate) const RULES: NameRules = NameRules {
     relative_reserve: 32,
     prefix_char: |c| c.is_ascii_alphanumeric() || c == '-' || c == '_',
     prefix_chars: "letters, digits, '-' and '_'",
+    separator: '-',
+    case_insensitive: false,
 };
 
-/// A project and the prefix every secret id of a store starts with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A project and the namespace of a store's secret ids in it.
+#[derive(Debug, Clone)]
 pub(crate) struct Names {
     project: String,
-    prefix: String,
+    ids: Namespace,
 }
 
 impl Names {
     pub(crate) fn new(project: &str, prefix: &str) -> Result<Self> {
         validate_project(project)?;
-        RULES.check_prefix(prefix)?;
+        let ids = Namespace::new(RULES, prefix)?;
         Ok(Self {
             project: project.to_owned(),
-            prefix: prefix.to_owned(),
+            ids,
         })
     }
 
@@ -34,7 +36,7 @@ impl Names {
     }
 
     pub(crate) fn prefix(&self) -> &str {
-        &self.prefix
+        self.ids.prefix()
     }
 
     /// `projects/<project>`, the parent of every secret.
@@ -42,13 +44,14 @@ impl Names {
         format!("projects/{}", self.project)
     }
 
+    /// The secret id of a relative name: `<prefix><relative>`.
+    pub(crate) fn id(&self, relative: &str) -> Result<String> {
+        self.ids.full(relative)
+    }
+
     /// `projects/<project>/secrets/<prefix><relative>`.
     pub(crate) fn secret(&self, relative: &str) -> Result<String> {
-        RULES.check_relative(relative)?;
-        Ok(format!(
-            "projects/{}/secrets/{}{relative}",
-            self.project, self.prefix
-        ))
+        Ok(format!("{}/secrets/{}", self.parent(), self.id(relative)?))
     }
 
     /// The resource name of one version of a secret.
@@ -62,9 +65,7 @@ impl Names {
         let id = resource
             .rsplit_once("/secrets/")
             .map_or(resource, |(_, id)| id);
-        RULES
-            .relative_of(&self.prefix, id, relative_prefix)
-            .map(str::to_owned)
+        self.ids.relative_of(id, relative_prefix)
     }
 }
 
