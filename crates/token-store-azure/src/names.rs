@@ -42,79 +42,27 @@ mod tests {
 
     #[test]
     fn full_names_stay_within_127() {
-        assert_eq!(
-            Namespace::new(RULES, "ts-")
-                .unwrap()
-                .full("token-42")
-                .unwrap(),
-            "ts-token-42"
-        );
-        let prefix = "a".repeat(MAX_PREFIX);
-        assert_eq!(
-            Namespace::new(RULES, &prefix)
-                .unwrap()
-                .full(&"1".repeat(32))
-                .unwrap()
-                .len(),
-            MAX_NAME
-        );
-        assert_eq!(
-            Namespace::new(RULES, &prefix)
-                .unwrap()
-                .full(&"1".repeat(33))
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidInput
-        );
-        assert_eq!(
-            Namespace::new(RULES, "p-")
-                .unwrap()
-                .full("Index")
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidInput
-        );
-        assert_eq!(
-            Namespace::new(RULES, "p-")
-                .unwrap()
-                .full("")
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidInput
-        );
+        let short = Namespace::new(RULES, "ts-").unwrap();
+        assert_eq!(short.full("token-42").unwrap(), "ts-token-42");
+        let long = Namespace::new(RULES, &"a".repeat(MAX_PREFIX)).unwrap();
+        assert_eq!(long.full(&"1".repeat(32)).unwrap().len(), MAX_NAME);
+        for bad in [
+            long.full(&"1".repeat(33)),
+            short.full("Index"),
+            short.full(""),
+        ] {
+            assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidInput);
+        }
     }
 
     #[test]
     fn listed_names_map_back_case_insensitively() {
-        assert_eq!(
-            Namespace::new(RULES, "ts-")
-                .unwrap()
-                .relative_of("TS-Token-7", "token-")
-                .as_deref(),
-            Some("token-7")
-        );
-        assert_eq!(
-            Namespace::new(RULES, "ts-")
-                .unwrap()
-                .relative_of("ts-index", "")
-                .as_deref(),
-            Some("index")
-        );
-        assert_eq!(
-            Namespace::new(RULES, "ts-")
-                .unwrap()
-                .relative_of("ts-index", "token-"),
-            None
-        );
-        assert_eq!(
-            Namespace::new(RULES, "ts-")
-                .unwrap()
-                .relative_of("other-token-7", "token-"),
-            None
-        );
-        assert_eq!(
-            Namespace::new(RULES, "ts-").unwrap().relative_of("ts-", ""),
-            None
-        );
+        let names = Namespace::new(RULES, "ts-").unwrap();
+        let relative = |listed, wanted| names.relative_of(listed, wanted);
+        assert_eq!(relative("TS-Token-7", "token-").as_deref(), Some("token-7"));
+        assert_eq!(relative("ts-index", "").as_deref(), Some("index"));
+        assert_eq!(relative("ts-index", "token-"), None);
+        assert_eq!(relative("other-token-7", "token-"), None);
+        assert_eq!(relative("ts-", ""), None);
     }
 }
