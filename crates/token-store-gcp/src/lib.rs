@@ -28,7 +28,8 @@
 //! are sequential per secret, so each index value records the version it was derived from
 //! (its base); a writer whose new version is not `base + 1` raced another writer and merges
 //! the versions in between into a new version; a reader whose latest version is not
-//! `base + 1` merges that tail too. Index entries carry timestamps and tombstones so merges
+//! `base + 1` merges that tail too. The protocol over numbered versions is the core's
+//! [`token_store_core::raw::numbered`]; this crate makes its service calls. Index entries carry timestamps and tombstones so merges
 //! are commutative. The engine proves this with the in-memory backend's race injection, and
 //! the concurrency tests run it against the emulators.
 //!
