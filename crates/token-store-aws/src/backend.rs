@@ -64,13 +64,12 @@ pub struct AwsBackend {
 
 impl std::fmt::Debug for AwsBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (prefix, deletion, tags) = (self.names.prefix(), self.deletion, self.tags.len());
-        let kms = self.kms_key_id.is_some();
-        write!(
-            f,
-            "AwsBackend {{ prefix: {prefix:?}, tags: {tags}, kms_key_id: {kms}, "
-        )?;
-        write!(f, "deletion: {deletion:?}, .. }}")
+        f.debug_struct("AwsBackend")
+            .field("prefix", &self.names.prefix())
+            .field("tags", &self.tags.len())
+            .field("kms_key_id", &self.kms_key_id.is_some())
+            .field("deletion", &self.deletion)
+            .finish_non_exhaustive()
     }
 }
 

@@ -89,10 +89,11 @@ pub struct AzureBackend {
 
 impl std::fmt::Debug for AzureBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (vault, prefix) = (self.client.endpoint().as_str(), self.names.prefix());
-        let mode = self.delete_mode;
-        write!(f, "AzureBackend {{ vault: {vault:?}, prefix: {prefix:?}, ")?;
-        write!(f, "delete_mode: {mode:?}, .. }}")
+        f.debug_struct("AzureBackend")
+            .field("vault", &self.client.endpoint().as_str())
+            .field("prefix", &self.names.prefix())
+            .field("delete_mode", &self.delete_mode)
+            .finish_non_exhaustive()
     }
 }
 

@@ -54,13 +54,12 @@ pub struct GcpBackend {
 
 impl std::fmt::Debug for GcpBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (project, prefix) = (self.names.project(), self.names.prefix());
-        let (labels, replication) = (&self.labels, &self.replication);
-        write!(
-            f,
-            "GcpBackend {{ project: {project:?}, prefix: {prefix:?}, "
-        )?;
-        write!(f, "labels: {labels:?}, replication: {replication:?}, .. }}")
+        f.debug_struct("GcpBackend")
+            .field("project", &self.names.project())
+            .field("prefix", &self.names.prefix())
+            .field("labels", &self.labels)
+            .field("replication", &self.replication)
+            .finish_non_exhaustive()
     }
 }
 

@@ -25,6 +25,7 @@ use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use crate::error::ResultExt as _;
 use crate::{Error, ErrorKind, Result, Versioned, is_index_secret};
 
 /// The service calls the protocol needs, on relative secret names.
@@ -176,10 +177,8 @@ async fn access_retained<S: NumberedVersions + ?Sized>(
     name: &str,
     number: u64,
 ) -> Result<Option<Versioned>> {
-    match svc.access(name, Some(number), "versions_after").await {
-        Err(e) if e.kind() == ErrorKind::Conflict => Ok(None),
-        other => other,
-    }
+    let read = svc.access(name, Some(number), "versions_after").await;
+    Ok(read.none_on(&[ErrorKind::Conflict])?.flatten())
 }
 
 fn parse_version<S: NumberedVersions + ?Sized>(
