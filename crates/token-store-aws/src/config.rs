@@ -5,7 +5,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::types::Tag;
-use token_store_core::raw::{Namespace, StoreUrl, env_var};
+use token_store_core::raw::{Namespace, StoreUrl, TagRules, env_var};
 use token_store_core::{EngineOptions, Error, Result};
 
 use crate::backend::{AwsBackend, Deletion};
@@ -22,6 +22,18 @@ pub const PREFIX_ENV: &str = "TOKEN_STORE_AWS_PREFIX";
 pub const OWNER_TAG: &str = "token-store:owner";
 /// Tag key holding the prefix (namespace) a secret belongs to.
 pub const PREFIX_TAG: &str = "token-store:prefix";
+/// Tags this library puts on every secret: owner, prefix and role.
+const OWN_TAGS: usize = 3;
+/// Secrets Manager's tag rules (`TagResource`: 50 tags, keys 1..=127 characters, values at
+/// most 255, the `aws:` prefix reserved).
+const TAG_RULES: TagRules = TagRules {
+    backend: BACKEND,
+    noun: "tag",
+    max_tags: 50,
+    key_ok: |key| (1..=127).contains(&key.len()) && !key.starts_with("aws:"),
+    value_ok: |value| value.len() <= 255,
+    allowed: "keys are 1..=127 characters, not starting with aws:, values at most 255",
+};
 
 token_store_core::cloud_settings! {
     /// Builds an [`AwsSecretsManagerStore`](crate::AwsSecretsManagerStore) (or just its [`AwsBackend`]).
@@ -160,23 +172,13 @@ impl AwsSettings {
         {
             return Err(config_error("the recovery window must be 7 to 30 days"));
         }
+        TAG_RULES.check(self.tags.iter().map(|(key, value)| (key, value)), OWN_TAGS)?;
         let mut tags = vec![
             Tag::builder().key(OWNER_TAG).value("token-store").build(),
             Tag::builder().key(PREFIX_TAG).value(prefix).build(),
         ];
-        for (key, value) in &self.tags {
-            if key.is_empty() || key.len() > 127 || value.len() > 255 || key.starts_with("aws:") {
-                return Err(config_error(format!(
-                    "tag {key:?}: keys are 1..127 characters, not starting with aws:, values at most 255"
-                )));
-            }
-            tags.push(Tag::builder().key(key).value(value).build());
-        }
-        if tags.len() > 49 {
-            return Err(config_error(
-                "too many tags (AWS allows 50 per secret, 3 are ours)",
-            ));
-        }
+        let user_tags = self.tags.iter();
+        tags.extend(user_tags.map(|(key, value)| Tag::builder().key(key).value(value).build()));
         Ok((names, tags))
     }
 }

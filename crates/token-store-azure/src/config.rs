@@ -6,10 +6,10 @@ use std::sync::Arc;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::ClientOptions;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
-use token_store_core::raw::{Namespace, StoreUrl, env_var};
+use token_store_core::raw::{Namespace, StoreUrl, TagRules, env_var};
 use token_store_core::{EngineOptions, Error, ErrorKind, Result};
 
-use crate::backend::{AzureBackend, DeleteMode, OWNER_TAG};
+use crate::backend::{AzureBackend, DeleteMode};
 use crate::credential::default_credential;
 use crate::error::map_error;
 use crate::names::RULES;
@@ -24,10 +24,16 @@ pub const PREFIX_ENV: &str = "TOKEN_STORE_AZURE_PREFIX";
 pub const DELETE_MODE_ENV: &str = "TOKEN_STORE_AZURE_DELETE";
 /// URL scheme of [`AzureKeyVaultStoreBuilder::from_url`].
 pub const URL_SCHEME: &str = "azure-keyvault";
-/// Most tags Key Vault allows on a secret.
-const MAX_TAGS: usize = 15;
-/// Longest tag name or value.
-const MAX_TAG_CHARS: usize = 512;
+/// Key Vault's tag rules: 15 per secret (one is [`OWNER_TAG`](crate::OWNER_TAG)), names 1..=512 characters,
+/// values at most 512.
+const TAG_RULES: TagRules = TagRules {
+    backend: "azure",
+    noun: "tag",
+    max_tags: 15,
+    key_ok: |name| (1..=512).contains(&name.len()),
+    value_ok: |value| value.len() <= 512,
+    allowed: "names are 1..=512 characters, values at most 512",
+};
 
 token_store_core::cloud_settings! {
     /// Configures an [`AzureKeyVaultStore`](crate::AzureKeyVaultStore) (or just its [`AzureBackend`]).
@@ -138,21 +144,7 @@ impl AzureSettings {
         }
         let prefix = self.prefix.unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
         let names = Namespace::new(RULES, &prefix)?;
-        if self.tags.len() + 1 > MAX_TAGS {
-            return Err(config(format!(
-                "Key Vault allows {MAX_TAGS} tags per secret, one is {}",
-                OWNER_TAG.0
-            )));
-        }
-        if self
-            .tags
-            .iter()
-            .any(|(k, v)| k.is_empty() || k.len() > MAX_TAG_CHARS || v.len() > MAX_TAG_CHARS)
-        {
-            return Err(config(format!(
-                "tag names must be 1..={MAX_TAG_CHARS} characters, values at most {MAX_TAG_CHARS}"
-            )));
-        }
+        TAG_RULES.check(&self.tags, 1)?;
         if self.page_size.is_some_and(|n| !(1..=25).contains(&n)) {
             return Err(config("page size must be 1..=25"));
         }

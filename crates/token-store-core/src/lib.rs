@@ -16,6 +16,7 @@ mod protocols;
 mod registry;
 mod retry;
 mod store;
+mod tags;
 mod token;
 
 #[cfg(feature = "testkit")]
@@ -50,6 +51,7 @@ pub mod raw {
     pub use crate::protocols::{numbered, sequenced_cas, timestamped};
     pub use crate::registry::{MEMORY_SCHEME, Opened, Opening, Scheme};
     pub use crate::retry::{Retryable, backoff};
+    pub use crate::tags::TagRules;
 }
 pub use memory::MemoryStore;
 pub use store::TokenStore;

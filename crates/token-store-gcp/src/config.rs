@@ -8,7 +8,7 @@ use google_cloud_auth::credentials::{Credentials, anonymous};
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
 use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_secretmanager_v1::model::{Replication, replication};
-use token_store_core::raw::{StoreUrl, env_var};
+use token_store_core::raw::{StoreUrl, TagRules, env_var};
 use token_store_core::{EngineOptions, Error, Result};
 
 use crate::backend::GcpBackend;
@@ -105,21 +105,20 @@ fn config_error(message: impl Into<String>) -> Error {
     token_store_core::raw::config_error("gcp", message)
 }
 
-/// Label keys `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}` (the ASCII subset of GCP's rules).
-fn validate_label(key: &str, value: &str) -> Result<()> {
-    let tail_ok = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-    };
-    let key_ok =
-        key.len() <= 63 && key.starts_with(|c: char| c.is_ascii_lowercase()) && tail_ok(key);
-    if key_ok && value.len() <= 63 && tail_ok(value) {
-        Ok(())
-    } else {
-        Err(config_error(format!(
-            "invalid label {key:?}={value:?}: lowercase letters, digits, '-', '_', at most 63 characters"
-        )))
-    }
+/// Secret Manager's label rules (the ASCII subset of GCP's): 64 per secret, keys
+/// `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}`.
+const LABEL_RULES: TagRules = TagRules {
+    backend: "gcp",
+    noun: "label",
+    max_tags: 64,
+    key_ok: |key| key.starts_with(|c: char| c.is_ascii_lowercase()) && label_chars(key),
+    value_ok: label_chars,
+    allowed: "lowercase letters, digits, '-', '_', at most 63 characters, keys starting with a letter",
+};
+
+fn label_chars(text: &str) -> bool {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    text.len() <= 63 && text.chars().all(allowed)
 }
 
 impl GcpSecretManagerStoreBuilder {
@@ -183,13 +182,9 @@ impl GcpSettings {
             .ok_or_else(|| config_error("a GCP project id is required"))?;
         let names = Names::new(&project, self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX))?;
         let mut labels = self.labels;
+        labels.remove(OWNER_LABEL.0);
+        LABEL_RULES.check(&labels, 1)?;
         labels.insert(OWNER_LABEL.0.to_owned(), OWNER_LABEL.1.to_owned());
-        if labels.len() > 64 {
-            return Err(config_error("at most 64 labels per secret"));
-        }
-        for (key, value) in &labels {
-            validate_label(key, value)?;
-        }
         if let GcpReplication::UserManaged(locations) = &self.replication
             && (locations.is_empty() || locations.iter().any(|l| l.is_empty()))
         {
