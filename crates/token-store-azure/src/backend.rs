@@ -108,6 +108,7 @@ fn secret_version(secret: &Secret, operation: &'static str) -> Result<String> {
 impl AzureBackend {
     pub(crate) fn new(
         client: SecretClient,
+        calls: CallCounter,
         names: Namespace,
         mut tags: HashMap<String, String>,
         delete_mode: DeleteMode,
@@ -121,7 +122,7 @@ impl AzureBackend {
             delete_mode,
             page_size,
             log: TimestampedLog::default(),
-            calls: CallCounter::default(),
+            calls,
             challenge_done: AtomicBool::new(false),
             first_request: tokio::sync::Mutex::new(()),
         }
@@ -152,10 +153,10 @@ impl AzureBackend {
         self.names.full(relative)
     }
 
-    /// Key Vault calls this backend made so far (reset with [`CallCounter::reset`]), by REST operation (`GetSecret`,
-    /// `GetSecretVersion`, `SetSecret`, `GetSecretVersions`, `GetSecrets`, `DeleteSecret`,
-    /// `PurgeDeletedSecret`, `RecoverDeletedSecret`, `GetDeletedSecret`). Retries inside the
-    /// client (429/5xx) are not counted.
+    /// Requests this backend's client sent to Key Vault (reset with [`CallCounter::reset`]),
+    /// by REST operation (`GetSecret`, `GetSecretVersion`, `SetSecret`, `GetSecretVersions`,
+    /// `GetSecrets`, `DeleteSecret`, `PurgeDeletedSecret`, `RecoverDeletedSecret`,
+    /// `GetDeletedSecret`): every authenticated attempt, the client's own retries included.
     pub fn calls(&self) -> &CallCounter {
         &self.calls
     }
@@ -180,7 +181,6 @@ impl AzureBackend {
         };
         let body: RequestContent<SetSecretParameters> =
             parameters.try_into().map_err(|e| map_error(e, operation))?;
-        self.calls.record("SetSecret");
         let secret = self
             .send(self.client.set_secret(full, body, None))
             .await
@@ -199,7 +199,6 @@ impl AzureBackend {
                 Ok(None)
             }
             DeleteMode::SoftDelete => {
-                self.calls.record("GetDeletedSecret");
                 // 404 / 409: already gone, or still being deleted or recovered: the caller retries.
                 let gone = [ErrorKind::NotFound, ErrorKind::Conflict];
                 let sent = self.send(self.client.get_deleted_secret(full, None)).await;
@@ -208,7 +207,6 @@ impl AzureBackend {
                     return Ok(None);
                 };
                 let deleted = deleted.into_model().map_err(|e| map_error(e, operation))?;
-                self.calls.record("RecoverDeletedSecret");
                 let sent = self
                     .send(self.client.recover_deleted_secret(full, None))
                     .await;
@@ -223,7 +221,6 @@ impl AzureBackend {
     /// 404: none there, e.g. a vault without soft-delete), `Ok(false)` when it could not be
     /// purged yet (409: still being deleted).
     async fn purge(&self, full: &str, operation: &'static str) -> Result<bool> {
-        self.calls.record("PurgeDeletedSecret");
         match self
             .send(self.client.purge_deleted_secret(full, None))
             .await
@@ -268,11 +265,6 @@ impl TimestampedVersions for AzureBackend {
             secret_version: version.map(str::to_owned),
             ..Default::default()
         };
-        self.calls.record(if version.is_some() {
-            "GetSecretVersion"
-        } else {
-            "GetSecret"
-        });
         let sent = self.send(self.client.get_secret(full, Some(options))).await;
         let Some(response) = sent.map_err(|e| map_error(e, operation)).found()? else {
             return Ok(None);
@@ -339,9 +331,6 @@ impl TimestampedVersions for AzureBackend {
         let mut versions = Vec::new();
         loop {
             let next = self.send(pages.try_next()).await;
-            if !matches!(next, Ok(None)) {
-                self.calls.record("GetSecretVersions");
-            }
             let page = match next.map_err(|e| map_error(e, operation)).found()? {
                 Some(Some(page)) => page.into_model().map_err(|e| map_error(e, operation))?,
                 Some(None) => break,
@@ -406,7 +395,6 @@ impl SecretBackend for AzureBackend {
     async fn delete(&self, name: &str) -> Result<()> {
         const OP: &str = "delete";
         let full = self.names.full(name)?;
-        self.calls.record("DeleteSecret");
         let sent = self.send(self.client.delete_secret(&full, None)).await;
         if sent.map_err(|e| map_error(e, OP)).found()?.is_none() {
             return Ok(());
@@ -452,9 +440,6 @@ impl SecretBackend for AzureBackend {
         let mut names = Vec::new();
         loop {
             let next = self.send(pages.try_next()).await;
-            if !matches!(next, Ok(None)) {
-                self.calls.record("GetSecrets");
-            }
             let Some(page) = next.map_err(|e| map_error(e, OP))? else {
                 break;
             };

@@ -7,9 +7,10 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::ClientOptions;
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use token_store_core::raw::{Namespace, StoreUrl, TagRules, env_var};
-use token_store_core::{EngineOptions, Error, ErrorKind, Result};
+use token_store_core::{CallCounter, EngineOptions, Error, ErrorKind, Result};
 
 use crate::backend::{AzureBackend, DeleteMode};
+use crate::calls::CountingPolicy;
 use crate::credential::default_credential;
 use crate::error::map_error;
 use crate::names::RULES;
@@ -153,9 +154,13 @@ impl AzureSettings {
             None => default_credential()?,
         };
         let defaults = SecretClientOptions::default();
+        let calls = CallCounter::default();
+        let mut client_options = self.client_options.unwrap_or(defaults.client_options);
+        let counting = Arc::new(CountingPolicy(calls.clone()));
+        client_options.per_try_policies.push(counting);
         let options = SecretClientOptions {
             api_version: self.api_version.unwrap_or(defaults.api_version),
-            client_options: self.client_options.unwrap_or(defaults.client_options),
+            client_options,
             verify_challenge_resource: self
                 .verify_challenge_resource
                 .or(defaults.verify_challenge_resource),
@@ -168,7 +173,14 @@ impl AzureSettings {
                 }
                 error
             })?;
-        let backend = AzureBackend::new(client, names, self.tags, self.delete_mode, self.page_size);
+        let backend = AzureBackend::new(
+            client,
+            calls,
+            names,
+            self.tags,
+            self.delete_mode,
+            self.page_size,
+        );
         Ok((backend, self.engine_options))
     }
 }

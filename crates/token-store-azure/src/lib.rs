@@ -85,6 +85,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod calls;
 mod config;
 mod credential;
 mod error;

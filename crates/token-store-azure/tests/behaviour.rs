@@ -561,7 +561,7 @@ async fn errors_map_from_the_service() {
     assert_eq!(backend.index_protocol(), IndexProtocol::MergeLog);
 }
 
-/// 429 with `Retry-After`: the client waits and retries. Only the double throttles on
+/// 429 with `Retry-After`: the client waits and retries, and both attempts are counted. Only the double throttles on
 /// demand (Lowkey Vault never throttles; `scripts/test-azure.sh` skips this test there by
 /// name). A persistent 429 is not tested here: the client then kept retrying for about 80 s
 /// whatever its retry options; the mapping to `RateLimited` is unit-tested (`error.rs`).
@@ -577,6 +577,7 @@ async fn throttled_requests_are_retried() {
         serde_json::json!({"count": 1, "retry_after": 1, "path_contains": full}),
     )
     .await;
+    backend.calls().reset();
     let started = std::time::Instant::now();
     let read = backend
         .get("token-1")
@@ -588,5 +589,7 @@ async fn throttled_requests_are_retried() {
         started.elapsed() >= std::time::Duration::from_secs(1),
         "the client waited Retry-After"
     );
+    // The client's retry is a request sent, and counted like any other.
+    assert_eq!(backend.calls().counts().get("GetSecret"), Some(&2));
     backend.delete("token-1").await.unwrap();
 }
