@@ -172,7 +172,8 @@ impl AzureBackend {
     }
 
     /// One SetSecret; returns the new version.
-    async fn set_once(&self, full: &str, value: &str, operation: &'static str) -> Result<String> {
+    async fn set_once(&self, full: &str, value: &str) -> Result<String> {
+        const OP: &str = "SetSecret";
         let parameters = SetSecretParameters {
             value: Some(value.to_owned()),
             tags: Some(self.tags.clone()),
@@ -180,37 +181,40 @@ impl AzureBackend {
             ..Default::default()
         };
         let body: RequestContent<SetSecretParameters> =
-            parameters.try_into().map_err(|e| map_error(e, operation))?;
+            parameters.try_into().map_err(|e| map_error(e, OP))?;
         let secret = self
             .send(self.client.set_secret(full, body, None))
             .await
             .and_then(|r| r.into_model())
-            .map_err(|e| map_error(e, operation))?;
-        secret_version(&secret, operation)
+            .map_err(|e| map_error(e, OP))?;
+        secret_version(&secret, OP)
     }
 
     /// Purge (or, with [`DeleteMode::SoftDelete`], recover) the deleted secret `full`.
     /// 404 and 409 (already gone, or still being deleted/recovered) are left to the caller's
     /// retry. Returns the deletion time of a secret that was recovered.
-    async fn clear_deleted(&self, full: &str, operation: &'static str) -> Result<Option<i64>> {
+    async fn clear_deleted(&self, full: &str) -> Result<Option<i64>> {
         match self.delete_mode {
             DeleteMode::Purge => {
-                self.purge(full, operation).await?;
+                self.purge(full).await?;
                 Ok(None)
             }
             DeleteMode::SoftDelete => {
                 // 404 / 409: already gone, or still being deleted or recovered: the caller retries.
                 let gone = [ErrorKind::NotFound, ErrorKind::Conflict];
                 let sent = self.send(self.client.get_deleted_secret(full, None)).await;
-                let Some(deleted) = sent.map_err(|e| map_error(e, operation)).none_on(&gone)?
-                else {
+                let got = sent.map_err(|e| map_error(e, "GetDeletedSecret"));
+                let Some(deleted) = got.none_on(&gone)? else {
                     return Ok(None);
                 };
-                let deleted = deleted.into_model().map_err(|e| map_error(e, operation))?;
+                let deleted = deleted
+                    .into_model()
+                    .map_err(|e| map_error(e, "GetDeletedSecret"))?;
                 let sent = self
                     .send(self.client.recover_deleted_secret(full, None))
                     .await;
-                sent.map_err(|e| map_error(e, operation)).none_on(&gone)?;
+                sent.map_err(|e| map_error(e, "RecoverDeletedSecret"))
+                    .none_on(&gone)?;
                 let deleted_at = deleted.deleted_date;
                 Ok(deleted_at.map(|t| t.unix_timestamp()))
             }
@@ -220,14 +224,15 @@ impl AzureBackend {
     /// PurgeDeletedSecret; `Ok(true)` when the name is free of a deleted secret (purged, or
     /// 404: none there, e.g. a vault without soft-delete), `Ok(false)` when it could not be
     /// purged yet (409: still being deleted).
-    async fn purge(&self, full: &str, operation: &'static str) -> Result<bool> {
+    async fn purge(&self, full: &str) -> Result<bool> {
+        const OP: &str = "PurgeDeletedSecret";
         match self
             .send(self.client.purge_deleted_secret(full, None))
             .await
         {
             Ok(_) => Ok(true),
             Err(e) => {
-                let error = map_error(e, operation);
+                let error = map_error(e, OP);
                 match error.kind() {
                     ErrorKind::NotFound => Ok(true),
                     ErrorKind::Conflict => Ok(false),
@@ -237,7 +242,7 @@ impl AzureBackend {
                          permission); configure DeleteMode::SoftDelete for such vaults",
                     )
                     .with_backend("azure")
-                    .with_operation(operation)
+                    .with_operation(OP)
                     .with_source(error)),
                     _ => Err(error),
                 }
@@ -254,13 +259,12 @@ impl TimestampedVersions for AzureBackend {
     }
 
     /// GetSecret of the current version (`version` `None`) or a given one; `None` on 404.
-    async fn read(
-        &self,
-        name: &str,
-        version: Option<&str>,
-        operation: &'static str,
-    ) -> Result<Option<Versioned>> {
+    async fn read(&self, name: &str, version: Option<&str>) -> Result<Option<Versioned>> {
         let full = &self.names.full(name)?;
+        let operation = match version {
+            Some(_) => "GetSecretVersion",
+            None => "GetSecret",
+        };
         let options = SecretClientGetSecretOptions {
             secret_version: version.map(str::to_owned),
             ..Default::default()
@@ -280,21 +284,16 @@ impl TimestampedVersions for AzureBackend {
     /// SetSecret, clearing a soft-deleted secret of the same name first when Key Vault
     /// answers 409. Returns the new version and, when a deleted secret was recovered, the
     /// Unix second it had been deleted (its versions are older than that).
-    async fn write(
-        &self,
-        name: &str,
-        value: &str,
-        operation: &'static str,
-    ) -> Result<(String, Option<i64>)> {
+    async fn write(&self, name: &str, value: &str) -> Result<(String, Option<i64>)> {
         let full = &self.names.full(name)?;
         let recovered_at = Mutex::new(None);
         let attempt = || async {
-            let conflict = match self.set_once(full, value, operation).await {
+            let conflict = match self.set_once(full, value).await {
                 Err(e) if e.kind() == ErrorKind::Conflict => e,
                 other => return other,
             };
             tracing::debug!(secret = full, "name held by a deleted secret; clearing it");
-            if let Some(at) = self.clear_deleted(full, operation).await? {
+            if let Some(at) = self.clear_deleted(full).await? {
                 *recovered_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(at);
             }
             Err(conflict)
@@ -310,14 +309,14 @@ impl TimestampedVersions for AzureBackend {
     }
 
     /// One SetSecret (no clearing of a deleted secret).
-    async fn rewrite(&self, name: &str, value: &str, operation: &'static str) -> Result<String> {
-        self.set_once(&self.names.full(name)?, value, operation)
-            .await
+    async fn rewrite(&self, name: &str, value: &str) -> Result<String> {
+        self.set_once(&self.names.full(name)?, value).await
     }
 
     /// GetSecretVersions: every version with its creation time, reading all pages; empty
     /// when the secret does not exist.
-    async fn versions(&self, name: &str, operation: &'static str) -> Result<Vec<VersionInfo>> {
+    async fn versions(&self, name: &str) -> Result<Vec<VersionInfo>> {
+        const OP: &str = "GetSecretVersions";
         let full = &self.names.full(name)?;
         let options = SecretClientListSecretPropertiesVersionsOptions {
             maxresults: self.page_size,
@@ -326,30 +325,24 @@ impl TimestampedVersions for AzureBackend {
         let mut pages = self
             .client
             .list_secret_properties_versions(full, Some(options))
-            .map_err(|e| map_error(e, operation))?
+            .map_err(|e| map_error(e, OP))?
             .into_pages();
         let mut versions = Vec::new();
         loop {
             let next = self.send(pages.try_next()).await;
-            let page = match next.map_err(|e| map_error(e, operation)).found()? {
-                Some(Some(page)) => page.into_model().map_err(|e| map_error(e, operation))?,
+            let page = match next.map_err(|e| map_error(e, OP)).found()? {
+                Some(Some(page)) => page.into_model().map_err(|e| map_error(e, OP))?,
                 Some(None) => break,
                 None => return Ok(Vec::new()),
             };
             for item in page.value {
                 let Some(id) = item.resource_id().ok().and_then(|r| r.version) else {
-                    return Err(bad_answer(
-                        "azure",
-                        operation,
-                        "version ids in the version list",
-                    ));
+                    return Err(bad_answer("azure", OP, "version ids in the version list"));
                 };
                 let attributes = item.attributes.unwrap_or_default();
                 let created = attributes
                     .created
-                    .ok_or_else(|| {
-                        bad_answer("azure", operation, "creation times in the version list")
-                    })?
+                    .ok_or_else(|| bad_answer("azure", OP, "creation times in the version list"))?
                     .unix_timestamp();
                 versions.push(VersionInfo {
                     id,
@@ -393,7 +386,7 @@ impl SecretBackend for AzureBackend {
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
-        const OP: &str = "delete";
+        const OP: &str = "DeleteSecret";
         let full = self.names.full(name)?;
         let sent = self.send(self.client.delete_secret(&full, None)).await;
         if sent.map_err(|e| map_error(e, OP)).found()?.is_none() {
@@ -405,7 +398,7 @@ impl SecretBackend for AzureBackend {
         // Deletion completes asynchronously: purge answers 409 until the secret is in the
         // deleted state. A name left unpurged is purged by the next write meeting it.
         let purge = || async {
-            match self.purge(&full, OP).await? {
+            match self.purge(&full).await? {
                 true => Ok(()),
                 false => Err(Error::new(ErrorKind::Conflict, "not purgeable yet")),
             }
@@ -427,7 +420,7 @@ impl SecretBackend for AzureBackend {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        const OP: &str = "list";
+        const OP: &str = "GetSecrets";
         let options = SecretClientListSecretPropertiesOptions {
             maxresults: self.page_size,
             ..Default::default()

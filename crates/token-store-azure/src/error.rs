@@ -113,17 +113,17 @@ mod tests {
             (418, ErrorKind::Unexpected, false),
         ];
         for (status, kind, retryable) in cases {
-            let e = map_error(http(status, None), "get");
+            let e = map_error(http(status, None), "GetSecret");
             assert_eq!(e.kind(), kind, "{status}");
             assert_eq!(e.is_retryable(), retryable, "{status}");
             assert_eq!(e.backend(), "azure");
-            assert_eq!(e.operation(), "get");
+            assert_eq!(e.operation(), "GetSecret");
         }
     }
 
     #[test]
     fn throttling_names_retry_after() {
-        let e = map_error(http(429, Some("7")), "put");
+        let e = map_error(http(429, Some("7")), "SetSecret");
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert!(e.is_retryable());
         assert!(e.message().contains("retry after 7"), "{}", e.message());
@@ -133,13 +133,13 @@ mod tests {
     fn transport_and_credential_errors() {
         let e = map_error(
             azure_core::Error::with_message(AzureKind::Io, "reset"),
-            "get",
+            "GetSecret",
         );
         assert_eq!(e.kind(), ErrorKind::Unavailable);
         assert!(e.is_retryable());
         let e = map_error(
             azure_core::Error::with_message(AzureKind::Credential, "no az"),
-            "get",
+            "GetSecret",
         );
         assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     }

@@ -82,7 +82,7 @@ impl GcpBackend {
         &self.client
     }
 
-    async fn create_secret(&self, relative: &str, operation: &'static str) -> Result<()> {
+    async fn create_secret(&self, relative: &str) -> Result<()> {
         let id = self.names.id(relative)?;
         let secret = Secret::new()
             .set_replication(self.replication.to_model())
@@ -95,16 +95,12 @@ impl GcpBackend {
             .set_secret(secret)
             .send()
             .await
-            .map_err(|e| map_error(e, operation))?;
+            .map_err(|e| map_error(e, "CreateSecret"))?;
         Ok(())
     }
 
-    async fn add_version(
-        &self,
-        relative: &str,
-        value: &str,
-        operation: &'static str,
-    ) -> Result<String> {
+    async fn add_version(&self, relative: &str, value: &str) -> Result<String> {
+        const OP: &str = "AddSecretVersion";
         self.calls.record("AddSecretVersion");
         let version = self
             .client
@@ -115,10 +111,10 @@ impl GcpBackend {
             )
             .send()
             .await
-            .map_err(|e| map_error(e, operation))?;
+            .map_err(|e| map_error(e, OP))?;
         version_number(&version.name)
             .map(|n| n.to_string())
-            .ok_or_else(|| bad_answer("gcp", operation, "a version number"))
+            .ok_or_else(|| bad_answer("gcp", OP, "a version number"))
     }
 }
 
@@ -129,22 +125,18 @@ impl NumberedVersions for GcpBackend {
         "gcp"
     }
 
-    async fn access(
-        &self,
-        relative: &str,
-        number: Option<u64>,
-        operation: &'static str,
-    ) -> Result<Option<Versioned>> {
+    async fn access(&self, relative: &str, number: Option<u64>) -> Result<Option<Versioned>> {
+        const OP: &str = "AccessSecretVersion";
         let version = number.map_or_else(|| "latest".to_owned(), |n| n.to_string());
         let name = self.names.version(relative, &version)?;
         self.calls.record("AccessSecretVersion");
         // FAILED_PRECONDITION (disabled or destroyed) maps to Conflict.
         let sent = self.client.access_secret_version().set_name(name).send();
-        let Some(response) = sent.await.map_err(|e| map_error(e, operation)).found()? else {
+        let Some(response) = sent.await.map_err(|e| map_error(e, OP)).found()? else {
             return Ok(None);
         };
         let number = version_number(&response.name)
-            .ok_or_else(|| bad_answer("gcp", operation, "a version number"))?;
+            .ok_or_else(|| bad_answer("gcp", OP, "a version number"))?;
         let data = response.payload.map(|p| p.data).unwrap_or_default();
         let value = String::from_utf8(data.to_vec()).map_err(|_| {
             Error::new(
@@ -152,7 +144,7 @@ impl NumberedVersions for GcpBackend {
                 format!("secret {relative} version {number} is not UTF-8"),
             )
             .with_backend("gcp")
-            .with_operation(operation)
+            .with_operation(OP)
         })?;
         Ok(Some(Versioned {
             value,
@@ -160,7 +152,7 @@ impl NumberedVersions for GcpBackend {
         }))
     }
 
-    async fn enabled_versions(&self, relative: &str, operation: &'static str) -> Result<Vec<u64>> {
+    async fn enabled_versions(&self, relative: &str) -> Result<Vec<u64>> {
         let parent = self.names.secret(relative)?;
         let mut request = self
             .client
@@ -174,7 +166,8 @@ impl NumberedVersions for GcpBackend {
         let mut numbers = Vec::new();
         while let Some(page) = pages.next().await {
             self.calls.record("ListSecretVersions");
-            let Some(page) = page.map_err(|e| map_error(e, operation)).found()? else {
+            let page = page.map_err(|e| map_error(e, "ListSecretVersions"));
+            let Some(page) = page.found()? else {
                 return Ok(Vec::new());
             };
             numbers.extend(
@@ -194,7 +187,7 @@ impl NumberedVersions for GcpBackend {
         self.calls.record("DestroySecretVersion");
         let sent = self.client.destroy_secret_version().set_name(name).send();
         // FAILED_PRECONDITION: already destroyed (by another writer).
-        let destroyed = sent.await.map_err(|e| map_error(e, "retire_versions"));
+        let destroyed = sent.await.map_err(|e| map_error(e, "DestroySecretVersion"));
         destroyed.none_on(&[ErrorKind::Conflict])?;
         Ok(())
     }
@@ -224,24 +217,24 @@ impl SecretBackend for GcpBackend {
     }
 
     async fn get(&self, name: &str) -> Result<Option<Versioned>> {
-        self.access(name, None, "get").await
+        self.access(name, None).await
     }
 
     async fn create(&self, name: &str, value: &str) -> Result<String> {
         self.check_value_size(value, "create")?;
-        self.create_secret(name, "create").await?;
-        self.add_version(name, value, "create").await
+        self.create_secret(name).await?;
+        self.add_version(name, value).await
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<String> {
         self.check_value_size(value, "put")?;
-        let version = match self.add_version(name, value, "put").await {
+        let version = match self.add_version(name, value).await {
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                match self.create_secret(name, "put").await {
+                match self.create_secret(name).await {
                     Err(e) if e.kind() != ErrorKind::AlreadyExists => return Err(e),
                     _ => {}
                 }
-                self.add_version(name, value, "put").await?
+                self.add_version(name, value).await?
             }
             other => other?,
         };
@@ -256,7 +249,7 @@ impl SecretBackend for GcpBackend {
         self.log.forget(name);
         self.calls.record("DeleteSecret");
         let sent = self.client.delete_secret().set_name(secret).send().await;
-        sent.map_err(|e| map_error(e, "delete")).found()?;
+        sent.map_err(|e| map_error(e, "DeleteSecret")).found()?;
         Ok(())
     }
 
@@ -277,7 +270,7 @@ impl SecretBackend for GcpBackend {
         let mut names = Vec::new();
         while let Some(page) = pages.next().await {
             self.calls.record("ListSecrets");
-            let page = page.map_err(|e| map_error(e, "list"))?;
+            let page = page.map_err(|e| map_error(e, "ListSecrets"))?;
             // The filter is a substring match (and some emulators ignore it): check exactly here.
             names.extend(
                 page.secrets
@@ -295,7 +288,7 @@ impl SecretBackend for GcpBackend {
 impl MergeLog for GcpBackend {
     async fn append(&self, name: &str, value: &str) -> Result<String> {
         self.check_value_size(value, "append")?;
-        self.add_version(name, value, "append").await
+        self.add_version(name, value).await
     }
     async fn versions_after(&self, name: &str, since: Option<&str>) -> Result<Vec<Versioned>> {
         self.log.versions_after(self, name, since).await

@@ -85,19 +85,22 @@ mod tests {
                     .set_code(code)
                     .set_message("do not parse me"),
             ),
-            "get",
+            "AccessSecretVersion",
         )
     }
 
     #[test]
     fn retries_given_up_take_the_kind_of_the_last_error() {
-        let refused = map_error(GaxError::exhausted(GaxError::connect("refused")), "get");
+        let refused = map_error(
+            GaxError::exhausted(GaxError::connect("refused")),
+            "AccessSecretVersion",
+        );
         assert_eq!(refused.kind(), ErrorKind::Unavailable);
         let throttled = map_error(
             GaxError::exhausted(GaxError::service(
                 Status::default().set_code(Code::ResourceExhausted),
             )),
-            "get",
+            "AccessSecretVersion",
         );
         assert_eq!(throttled.kind(), ErrorKind::RateLimited);
     }
@@ -123,7 +126,7 @@ mod tests {
                 "{code:?}"
             );
             assert_eq!(error.backend(), "gcp");
-            assert_eq!(error.operation(), "get");
+            assert_eq!(error.operation(), "AccessSecretVersion");
         }
     }
 
@@ -132,7 +135,7 @@ mod tests {
         let http = |s| {
             map_error(
                 GaxError::http(s, Default::default(), bytes::Bytes::from_static(b"{}")),
-                "put",
+                "AddSecretVersion",
             )
         };
         assert_eq!(http(404).kind(), ErrorKind::NotFound);

@@ -37,16 +37,11 @@ pub trait NumberedVersions: Send + Sync {
     /// Version `number` of a secret (`None`: the latest), its `version` the number in
     /// decimal; `Ok(None)` when the secret or the version does not exist, a
     /// [`Conflict`](ErrorKind::Conflict) error when the version is disabled or destroyed.
-    async fn access(
-        &self,
-        name: &str,
-        number: Option<u64>,
-        operation: &'static str,
-    ) -> Result<Option<Versioned>>;
+    async fn access(&self, name: &str, number: Option<u64>) -> Result<Option<Versioned>>;
 
     /// Numbers of the enabled versions of a secret, ascending, from every page; empty when
     /// the secret does not exist.
-    async fn enabled_versions(&self, name: &str, operation: &'static str) -> Result<Vec<u64>>;
+    async fn enabled_versions(&self, name: &str) -> Result<Vec<u64>>;
 
     /// Destroy version `number` of a secret; a version already destroyed is success.
     async fn destroy(&self, name: &str, number: u64) -> Result<()>;
@@ -74,13 +69,13 @@ impl NumberedLog {
     ) -> Result<Vec<Versioned>> {
         let Some(since) = since else {
             let mut all = Vec::new();
-            for number in svc.enabled_versions(name, "versions_after").await? {
+            for number in svc.enabled_versions(name).await? {
                 all.extend(access_retained(svc, name, number).await?);
             }
             return Ok(all);
         };
         let since = parse_version(svc, since, "versions_after")?;
-        let Some(latest) = svc.access(name, None, "versions_after").await? else {
+        let Some(latest) = svc.access(name, None).await? else {
             return Ok(Vec::new());
         };
         let latest_number = parse_version(svc, &latest.version, "versions_after")?;
@@ -116,7 +111,7 @@ impl NumberedLog {
         let doomed: Vec<u64> = match floor {
             Some(floor) => (floor..keep_from).collect(),
             None => svc
-                .enabled_versions(name, "retire_versions")
+                .enabled_versions(name)
                 .await?
                 .into_iter()
                 .filter(|&n| n < keep_from)
@@ -177,7 +172,7 @@ async fn access_retained<S: NumberedVersions + ?Sized>(
     name: &str,
     number: u64,
 ) -> Result<Option<Versioned>> {
-    let read = svc.access(name, Some(number), "versions_after").await;
+    let read = svc.access(name, Some(number)).await;
     Ok(read.none_on(&[ErrorKind::Conflict])?.flatten())
 }
 
@@ -249,12 +244,7 @@ mod tests {
         fn backend(&self) -> &'static str {
             "fake"
         }
-        async fn access(
-            &self,
-            name: &str,
-            number: Option<u64>,
-            _operation: &'static str,
-        ) -> Result<Option<Versioned>> {
+        async fn access(&self, name: &str, number: Option<u64>) -> Result<Option<Versioned>> {
             self.calls.lock().unwrap().push(match number {
                 Some(n) => format!("access {n}"),
                 None => "access latest".to_owned(),
@@ -279,7 +269,7 @@ mod tests {
                 Some(_) => Err(Error::new(ErrorKind::Conflict, "not enabled")),
             }
         }
-        async fn enabled_versions(&self, name: &str, _operation: &'static str) -> Result<Vec<u64>> {
+        async fn enabled_versions(&self, name: &str) -> Result<Vec<u64>> {
             self.calls.lock().unwrap().push("list".to_owned());
             let numbers = self
                 .secrets

@@ -44,39 +44,29 @@ pub struct VersionInfo {
     pub enabled: bool,
 }
 
-/// The service calls the protocol needs. Names are relative secret names; `operation` is
-/// the backend method the call serves, for errors.
+/// The service calls the protocol needs, on relative secret names. Their errors name the
+/// service operation that failed (`GetSecret`, `SetSecret`, …).
 #[async_trait]
 pub trait TimestampedVersions: Send + Sync {
     /// The backend's name in errors (`"azure"`).
     fn backend(&self) -> &'static str;
 
     /// The current version (`version` `None`) or a given one; `None` when absent (404).
-    async fn read(
-        &self,
-        name: &str,
-        version: Option<&str>,
-        operation: &'static str,
-    ) -> Result<Option<Versioned>>;
+    async fn read(&self, name: &str, version: Option<&str>) -> Result<Option<Versioned>>;
 
     /// Write a new current version, first clearing a deleted secret that holds the name
     /// (Key Vault: SetSecret, purging or recovering on 409). Returns the new version and,
     /// when a deleted secret was recovered to write, the Unix second it had been deleted
     /// (its versions are older than that).
-    async fn write(
-        &self,
-        name: &str,
-        value: &str,
-        operation: &'static str,
-    ) -> Result<(String, Option<i64>)>;
+    async fn write(&self, name: &str, value: &str) -> Result<(String, Option<i64>)>;
 
     /// Write a new current version of an existing secret, without clearing a deleted one
     /// (one SetSecret): how a create that lost a race puts the winner's value back.
-    async fn rewrite(&self, name: &str, value: &str, operation: &'static str) -> Result<String>;
+    async fn rewrite(&self, name: &str, value: &str) -> Result<String>;
 
     /// Every version with its creation second and enabled flag, reading all pages; empty
     /// when the secret does not exist.
-    async fn versions(&self, name: &str, operation: &'static str) -> Result<Vec<VersionInfo>>;
+    async fn versions(&self, name: &str) -> Result<Vec<VersionInfo>>;
 }
 
 /// A backend's state of the protocol: the cache of index versions read or written, and the
@@ -107,7 +97,7 @@ impl TimestampedLog {
         svc: &impl TimestampedVersions,
         name: &str,
     ) -> Result<Option<Versioned>> {
-        let read = svc.read(name, None, "get").await?;
+        let read = svc.read(name, None).await?;
         if let Some(secret) = &read {
             self.cache(name, &secret.version, &secret.value);
         }
@@ -123,7 +113,7 @@ impl TimestampedLog {
         value: &str,
     ) -> Result<String> {
         let began = self.write_order.begin();
-        let (version, _) = svc.write(name, value, "put").await?;
+        let (version, _) = svc.write(name, value).await?;
         if is_index_secret(name) {
             self.write_order.finished(&version, began);
         }
@@ -149,7 +139,7 @@ impl TimestampedLog {
         value: &str,
     ) -> Result<String> {
         const OP: &str = "create";
-        if svc.read(name, None, OP).await?.is_some() {
+        if svc.read(name, None).await?.is_some() {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
                 format!("secret {name} already exists"),
@@ -158,9 +148,9 @@ impl TimestampedLog {
             .with_operation(OP));
         }
         let began = self.write_order.begin();
-        let (mine, recovered_at) = svc.write(name, value, OP).await?;
+        let (mine, recovered_at) = svc.write(name, value).await?;
         wait_out_the_second().await;
-        let versions = svc.versions(name, OP).await?;
+        let versions = svc.versions(name).await?;
         match create_outcome(&mine, &versions, recovered_at) {
             CreateOutcome::Won => {
                 if is_index_secret(name) {
@@ -175,7 +165,7 @@ impl TimestampedLog {
                     "create raced another writer and lost"
                 );
                 if let Some(rival) = restore {
-                    restore_rival(svc, name, &mine, &rival, OP).await?;
+                    restore_rival(svc, name, &mine, &rival).await?;
                 }
                 Err(Error::new(
                     ErrorKind::AlreadyExists,
@@ -196,8 +186,7 @@ impl TimestampedLog {
         name: &str,
         since: Option<&str>,
     ) -> Result<Vec<Versioned>> {
-        const OP: &str = "versions_after";
-        let listed = svc.versions(name, OP).await?;
+        let listed = svc.versions(name).await?;
         let mut values = Vec::new();
         let known_before = |a: &str, b: &str| self.write_order.before(a, b);
         for version in after(&listed, since, known_before) {
@@ -208,7 +197,7 @@ impl TimestampedLog {
                 });
                 continue;
             }
-            if let Some(read) = svc.read(name, Some(&version.id), OP).await? {
+            if let Some(read) = svc.read(name, Some(&version.id)).await? {
                 self.cache(name, &read.version, &read.value);
                 values.push(read);
             }
@@ -260,16 +249,15 @@ async fn restore_rival(
     name: &str,
     mine: &str,
     rival: &str,
-    operation: &'static str,
 ) -> Result<()> {
-    let Some(current) = svc.read(name, None, operation).await? else {
+    let Some(current) = svc.read(name, None).await? else {
         return Ok(());
     };
     if current.version != mine {
         return Ok(());
     }
-    if let Some(winner) = svc.read(name, Some(rival), operation).await? {
-        svc.rewrite(name, &winner.value, operation).await?;
+    if let Some(winner) = svc.read(name, Some(rival)).await? {
+        svc.rewrite(name, &winner.value).await?;
     }
     Ok(())
 }
