@@ -26,14 +26,7 @@ pub const PREFIX_TAG: &str = "token-store:prefix";
 const OWN_TAGS: usize = 3;
 /// Secrets Manager's tag rules (`TagResource`: 50 tags, keys 1..=127 characters, values at
 /// most 255, the `aws:` prefix reserved).
-const TAG_RULES: TagRules = TagRules {
-    backend: BACKEND,
-    noun: "tag",
-    max_tags: 50,
-    key_ok: |key| (1..=127).contains(&key.len()) && !key.starts_with("aws:"),
-    value_ok: |value| value.len() <= 255,
-    allowed: "keys are 1..=127 characters, not starting with aws:, values at most 255",
-};
+const TAG_RULES: TagRules = TagRules::new(BACKEND, 50, 127, 255).reserving("aws:");
 
 token_store_core::cloud_settings! {
     /// Builds an [`AwsSecretsManagerStore`](crate::AwsSecretsManagerStore) (or just its [`AwsBackend`]).

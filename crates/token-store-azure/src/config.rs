@@ -25,16 +25,9 @@ pub const PREFIX_ENV: &str = "TOKEN_STORE_AZURE_PREFIX";
 pub const DELETE_MODE_ENV: &str = "TOKEN_STORE_AZURE_DELETE";
 /// URL scheme of [`AzureKeyVaultStoreBuilder::from_url`].
 pub const URL_SCHEME: &str = "azure-keyvault";
-/// Key Vault's tag rules: 15 per secret (one is [`OWNER_TAG`](crate::OWNER_TAG)), names 1..=512 characters,
-/// values at most 512.
-const TAG_RULES: TagRules = TagRules {
-    backend: "azure",
-    noun: "tag",
-    max_tags: 15,
-    key_ok: |name| (1..=512).contains(&name.len()),
-    value_ok: |value| value.len() <= 512,
-    allowed: "names are 1..=512 characters, values at most 512",
-};
+/// Key Vault's tag rules: 15 per secret (one is [`OWNER_TAG`](crate::OWNER_TAG)), names
+/// 1..=512 characters, values at most 512.
+const TAG_RULES: TagRules = TagRules::new("azure", 15, 512, 512);
 
 token_store_core::cloud_settings! {
     /// Configures an [`AzureKeyVaultStore`](crate::AzureKeyVaultStore) (or just its [`AzureBackend`]).

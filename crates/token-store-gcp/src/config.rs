@@ -107,18 +107,13 @@ fn config_error(message: impl Into<String>) -> Error {
 
 /// Secret Manager's label rules (the ASCII subset of GCP's): 64 per secret, keys
 /// `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}`.
-const LABEL_RULES: TagRules = TagRules {
-    backend: "gcp",
-    noun: "label",
-    max_tags: 64,
-    key_ok: |key| key.starts_with(|c: char| c.is_ascii_lowercase()) && label_chars(key),
-    value_ok: label_chars,
-    allowed: "lowercase letters, digits, '-', '_', at most 63 characters, keys starting with a letter",
-};
+const LABEL_RULES: TagRules = TagRules::new("gcp", 64, 63, 63)
+    .named("label")
+    .alphabet(label_char, "lowercase letters, digits, '-' and '_'")
+    .key_starts_with_letter();
 
-fn label_chars(text: &str) -> bool {
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
-    text.len() <= 63 && text.chars().all(allowed)
+fn label_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
 }
 
 impl GcpSecretManagerStoreBuilder {
