@@ -561,9 +561,9 @@ async fn errors_map_from_the_service() {
     assert_eq!(backend.index_protocol(), IndexProtocol::MergeLog);
 }
 
-/// 429 with `Retry-After`: the client waits and retries, and both attempts are counted. Only the double throttles on
-/// demand (Lowkey Vault never throttles; `scripts/test-azure.sh` skips this test there by
-/// name). A persistent 429 is not tested here: the client then kept retrying for about 80 s
+/// 429 with `Retry-After`: the client waits and retries, and both attempts are counted.
+/// Only the double throttles on demand (Lowkey Vault never throttles; `scripts/test-azure.sh`
+/// skips this test there by name). A persistent 429 is not tested here: the client then kept retrying for about 80 s
 /// whatever its retry options; the mapping to `RateLimited` is unit-tested (`error.rs`).
 #[tokio::test]
 async fn throttled_requests_are_retried() {

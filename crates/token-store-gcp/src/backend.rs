@@ -26,6 +26,7 @@ use token_store_core::{
 use crate::config::GcpReplication;
 use crate::error::map_error;
 use crate::names::{Names, RULES, version_number};
+use google_cloud_gax::error::Error as GaxError;
 use google_cloud_gax::paginator::Paginator as _;
 use token_store_core::CallCounter;
 use token_store_core::raw::{ResultExt as _, bad_answer};
@@ -82,12 +83,19 @@ impl GcpBackend {
         &self.client
     }
 
+    /// Count one call of the RPC `operation` and map its errors under the same name, so the
+    /// errors' `operation()` and the names [`calls`](Self::calls) counts by always agree.
+    fn call(&self, operation: &'static str) -> impl Fn(GaxError) -> Error {
+        self.calls.record(operation);
+        move |error| map_error(error, operation)
+    }
+
     async fn create_secret(&self, relative: &str) -> Result<()> {
         let id = self.names.id(relative)?;
         let secret = Secret::new()
             .set_replication(self.replication.to_model())
             .set_labels(self.labels.clone());
-        self.calls.record("CreateSecret");
+        let failed = self.call("CreateSecret");
         self.client
             .create_secret()
             .set_parent(self.names.parent())
@@ -95,13 +103,13 @@ impl GcpBackend {
             .set_secret(secret)
             .send()
             .await
-            .map_err(|e| map_error(e, "CreateSecret"))?;
+            .map_err(failed)?;
         Ok(())
     }
 
     async fn add_version(&self, relative: &str, value: &str) -> Result<String> {
         const OP: &str = "AddSecretVersion";
-        self.calls.record("AddSecretVersion");
+        let failed = self.call(OP);
         let version = self
             .client
             .add_secret_version()
@@ -111,7 +119,7 @@ impl GcpBackend {
             )
             .send()
             .await
-            .map_err(|e| map_error(e, OP))?;
+            .map_err(failed)?;
         version_number(&version.name)
             .map(|n| n.to_string())
             .ok_or_else(|| bad_answer("gcp", OP, "a version number"))
@@ -129,10 +137,10 @@ impl NumberedVersions for GcpBackend {
         const OP: &str = "AccessSecretVersion";
         let version = number.map_or_else(|| "latest".to_owned(), |n| n.to_string());
         let name = self.names.version(relative, &version)?;
-        self.calls.record("AccessSecretVersion");
+        let failed = self.call(OP);
         // FAILED_PRECONDITION (disabled or destroyed) maps to Conflict.
         let sent = self.client.access_secret_version().set_name(name).send();
-        let Some(response) = sent.await.map_err(|e| map_error(e, OP)).found()? else {
+        let Some(response) = sent.await.map_err(failed).found()? else {
             return Ok(None);
         };
         let number = version_number(&response.name)
@@ -165,9 +173,8 @@ impl NumberedVersions for GcpBackend {
         let mut pages = request.by_page();
         let mut numbers = Vec::new();
         while let Some(page) = pages.next().await {
-            self.calls.record("ListSecretVersions");
-            let page = page.map_err(|e| map_error(e, "ListSecretVersions"));
-            let Some(page) = page.found()? else {
+            let failed = self.call("ListSecretVersions");
+            let Some(page) = page.map_err(failed).found()? else {
                 return Ok(Vec::new());
             };
             numbers.extend(
@@ -184,11 +191,10 @@ impl NumberedVersions for GcpBackend {
 
     async fn destroy(&self, relative: &str, number: u64) -> Result<()> {
         let name = self.names.version(relative, &number.to_string())?;
-        self.calls.record("DestroySecretVersion");
+        let failed = self.call("DestroySecretVersion");
         let sent = self.client.destroy_secret_version().set_name(name).send();
         // FAILED_PRECONDITION: already destroyed (by another writer).
-        let destroyed = sent.await.map_err(|e| map_error(e, "DestroySecretVersion"));
-        destroyed.none_on(&[ErrorKind::Conflict])?;
+        sent.await.map_err(failed).none_on(&[ErrorKind::Conflict])?;
         Ok(())
     }
 }
@@ -247,9 +253,9 @@ impl SecretBackend for GcpBackend {
     async fn delete(&self, name: &str) -> Result<()> {
         let secret = self.names.secret(name)?;
         self.log.forget(name);
-        self.calls.record("DeleteSecret");
+        let failed = self.call("DeleteSecret");
         let sent = self.client.delete_secret().set_name(secret).send().await;
-        sent.map_err(|e| map_error(e, "DeleteSecret")).found()?;
+        sent.map_err(failed).found()?;
         Ok(())
     }
 
@@ -269,8 +275,7 @@ impl SecretBackend for GcpBackend {
         let mut pages = request.by_page();
         let mut names = Vec::new();
         while let Some(page) = pages.next().await {
-            self.calls.record("ListSecrets");
-            let page = page.map_err(|e| map_error(e, "ListSecrets"))?;
+            let page = page.map_err(self.call("ListSecrets"))?;
             // The filter is a substring match (and some emulators ignore it): check exactly here.
             names.extend(
                 page.secrets

@@ -177,6 +177,7 @@ impl GcpSettings {
             .ok_or_else(|| config_error("a GCP project id is required"))?;
         let names = Names::new(&project, self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX))?;
         let mut labels = self.labels;
+        // Ours replaces a user label of the same key; the rest must fit beside it.
         labels.remove(OWNER_LABEL.0);
         LABEL_RULES.check(&labels, 1)?;
         labels.insert(OWNER_LABEL.0.to_owned(), OWNER_LABEL.1.to_owned());
