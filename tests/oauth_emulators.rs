@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use token_store::oauth::{BackendLease, Lease, ManagerOptions, TokenManager};
+use token_store::oauth::{Attempt, BackendLease, Lease, ManagerOptions, TokenManager};
 use token_store::raw::SecretBackend;
 use token_store::{Token, TokenStore};
 use zoho_stand_in::StandIn;
@@ -52,7 +52,8 @@ async fn one_lease_holder_among_racing_instances() {
                     let won = lease
                         .try_acquire(&key, &holder, Duration::from_secs(30))
                         .await;
-                    (won.expect("a lease attempt is answered"), holder, lease)
+                    let won = won.expect("a lease attempt is answered") == Attempt::Acquired;
+                    (won, holder, lease)
                 });
             }
             let results = tasks.join_all().await;

@@ -13,16 +13,19 @@ pub enum TokenSource {
     Refreshed,
     /// A grant code exchanged by this call.
     Exchanged,
+    /// Got by a concurrent call in this process, whose result this call shared.
+    Shared,
 }
 
 impl TokenSource {
-    /// Short name: `cache`, `store`, `refreshed`, `exchanged`.
+    /// Short name: `cache`, `store`, `refreshed`, `exchanged`, `shared`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cache => "cache",
             Self::Store => "store",
             Self::Refreshed => "refreshed",
             Self::Exchanged => "exchanged",
+            Self::Shared => "shared",
         }
     }
 }
@@ -34,6 +37,14 @@ pub struct AccessToken {
     pub(crate) api_domain: Option<String>,
     pub(crate) expiry_time: i64,
     pub(crate) source: TokenSource,
+}
+
+impl AccessToken {
+    /// The same token, as a concurrent caller that shared this one's result sees it.
+    pub(crate) fn shared(mut self) -> Self {
+        self.source = TokenSource::Shared;
+        self
+    }
 }
 
 impl AccessToken {
@@ -95,6 +106,17 @@ pub struct ManagerStats {
     pub refresh_failures: u64,
     /// Saves that failed after a refresh (the new token was still returned).
     pub save_failures: u64,
+    /// Calls that waited for another instance's refresh (their token had expired).
+    pub waits: u64,
+    /// Lease renewals while a slow refresh ran.
+    pub lease_renewals: u64,
+    /// Calls answered without asking the accounts server because of a pause: the backoff
+    /// after a failed refresh or a rate window ("Access Denied", shared through the lease).
+    pub paused: u64,
+    /// [`crate::TokenManager::invalidate`] calls.
+    pub invalidations: u64,
+    /// Refresh tokens revoked through [`crate::TokenManager::revoke`].
+    pub revocations: u64,
 }
 
 #[derive(Debug, Default)]
@@ -108,6 +130,11 @@ pub(crate) struct Counters {
     pub(crate) exchanges: AtomicU64,
     pub(crate) refresh_failures: AtomicU64,
     pub(crate) save_failures: AtomicU64,
+    pub(crate) waits: AtomicU64,
+    pub(crate) lease_renewals: AtomicU64,
+    pub(crate) paused: AtomicU64,
+    pub(crate) invalidations: AtomicU64,
+    pub(crate) revocations: AtomicU64,
 }
 
 /// Add one to a counter.
@@ -128,6 +155,11 @@ impl Counters {
             exchanges: get(&self.exchanges),
             refresh_failures: get(&self.refresh_failures),
             save_failures: get(&self.save_failures),
+            waits: get(&self.waits),
+            lease_renewals: get(&self.lease_renewals),
+            paused: get(&self.paused),
+            invalidations: get(&self.invalidations),
+            revocations: get(&self.revocations),
         }
     }
 }

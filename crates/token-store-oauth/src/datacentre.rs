@@ -71,13 +71,26 @@ impl DataCentre {
         }
     }
 
-    /// The data centre whose API domain is `api_domain` (scheme optional), if any.
+    /// The data centre an API domain belongs to, if any: the production host
+    /// (`www.zohoapis.eu`), the sandbox (`sandbox.zohoapis.eu`) and developer
+    /// (`developer.zohoapis.eu`) hosts, or the bare domain; scheme, port and path optional.
+    /// Sandbox and developer orgs authenticate at their data centre's accounts server (Zoho
+    /// CRM, "Multi DC" and "Sandbox" docs).
     pub fn from_api_domain(api_domain: &str) -> Option<Self> {
-        let host = api_domain.trim_end_matches('/');
-        let host = host.rsplit("://").next().unwrap_or(host);
-        Self::ALL
+        let rest = api_domain
+            .split_once("://")
+            .map_or(api_domain, |(_, rest)| rest);
+        let host = rest.split(['/', ':', '?']).next().unwrap_or(rest);
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let domain = ["www.", "sandbox.", "developer."]
             .into_iter()
-            .find(|dc| dc.api_domain().ends_with(&format!("//{host}")))
+            .find_map(|sub| host.strip_prefix(sub))
+            .unwrap_or(&host);
+        Self::ALL.into_iter().find(|dc| {
+            dc.api_domain()
+                .strip_prefix("https://www.")
+                .is_some_and(|own| own == domain)
+        })
     }
 }
 
@@ -128,6 +141,30 @@ mod tests {
             Some(DataCentre::Au)
         );
         assert_eq!(DataCentre::from_api_domain("http://127.0.0.1:9"), None);
+    }
+
+    #[test]
+    fn sandbox_and_developer_hosts_belong_to_their_data_centre() {
+        for dc in DataCentre::ALL {
+            let domain = dc.api_domain().trim_start_matches("https://www.");
+            for host in ["www.", "sandbox.", "developer.", ""] {
+                let url = format!("https://{host}{domain}/crm/v8");
+                assert_eq!(DataCentre::from_api_domain(&url), Some(dc), "{url}");
+            }
+        }
+        assert_eq!(
+            DataCentre::from_api_domain("https://sandbox.zohoapis.com.au"),
+            Some(DataCentre::Au),
+            "not the US for a suffix match"
+        );
+        assert_eq!(
+            DataCentre::from_api_domain("https://evil.zohoapis.eu.example"),
+            None
+        );
+        assert_eq!(
+            DataCentre::from_api_domain("https://content.zohoapis.com"),
+            None
+        );
     }
 
     #[test]

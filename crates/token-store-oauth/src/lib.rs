@@ -31,7 +31,10 @@ mod response;
 
 pub use access::{AccessToken, ManagerStats, TokenSource};
 pub use datacentre::DataCentre;
-pub use lease::{BackendLease, FileLease, Lease, StoreLease};
+pub use lease::{Attempt, BackendLease, FileLease, Lease, StoreLease};
 pub use manager::TokenManager;
 pub use options::ManagerOptions;
-pub use response::{RATE_WINDOW, RateLimitedUntil, rate_limited_until};
+pub use response::{
+    AccountsError, AccountsErrorCode, DEFAULT_LIFETIME, MAX_LIFETIME, RATE_WINDOW, accounts_error,
+    rate_limited_until,
+};

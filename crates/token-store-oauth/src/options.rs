@@ -1,6 +1,9 @@
 //! [`ManagerOptions`]: when to refresh, how long to wait, where the accounts server is.
 
+use std::collections::HashMap;
 use std::time::Duration;
+
+use token_store_core::{Error, ErrorKind, Result};
 
 use crate::DataCentre;
 
@@ -14,11 +17,13 @@ pub struct ManagerOptions {
     pub jitter: Duration,
     /// A token is served only while it lives at least this much longer (default 30 s).
     pub min_validity: Duration,
-    /// Cross-instance lease length: a crashed holder blocks others at most this long
-    /// (default 30 s).
+    /// Cross-instance lease length (default 5 s). The holder renews it every third of this
+    /// while its refresh runs, so a live holder keeps it however slow the accounts server is
+    /// and a dead one blocks the others at most this long.
     pub lease_ttl: Duration,
-    /// How long a caller whose token has expired waits for another instance's refresh
-    /// (default 20 s).
+    /// How long a call whose token has expired waits for another instance's refresh when the
+    /// caller gives no deadline (default 30 s). At least `lease_ttl`: a waiter never gives up
+    /// before a dead holder's lease runs out and it can refresh itself.
     pub wait_timeout: Duration,
     /// How often a waiting caller re-reads the store (default 200 ms).
     pub poll_interval: Duration,
@@ -27,10 +32,19 @@ pub struct ManagerOptions {
     pub stale_recheck: Duration,
     /// Data centre used when the token's `api_domain` names none (default US).
     pub data_centre: DataCentre,
-    /// Accounts server base URL overriding the data centre (e.g. a test server).
+    /// Accounts server base URL overriding every data centre (e.g. a test server).
     pub accounts_url: Option<String>,
-    /// HTTP timeout of one token request (default 10 s).
+    /// Accounts server base URL per data centre, overriding the public one (e.g. a test
+    /// server per data centre, or a proxy).
+    pub accounts_urls: HashMap<DataCentre, String>,
+    /// Timeout of one accounts-server request (default 10 s).
     pub http_timeout: Duration,
+    /// First pause after a failed refresh (default 1 s); it doubles with each further
+    /// failure, with jitter, up to `backoff_max`. A still-valid token is served meanwhile; an
+    /// expired one gets the last error without a new request.
+    pub backoff_base: Duration,
+    /// Longest pause after failed refreshes (default 60 s).
+    pub backoff_max: Duration,
 }
 
 impl Default for ManagerOptions {
@@ -39,13 +53,36 @@ impl Default for ManagerOptions {
             refresh_buffer: Duration::from_secs(300),
             jitter: Duration::from_secs(60),
             min_validity: Duration::from_secs(30),
-            lease_ttl: Duration::from_secs(30),
-            wait_timeout: Duration::from_secs(20),
+            lease_ttl: Duration::from_secs(5),
+            wait_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             stale_recheck: Duration::from_secs(1),
             data_centre: DataCentre::Us,
             accounts_url: None,
+            accounts_urls: HashMap::new(),
             http_timeout: Duration::from_secs(10),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
         }
+    }
+}
+
+impl ManagerOptions {
+    /// `ConfigInvalid` for settings that cannot work together.
+    pub(crate) fn check(&self) -> Result<()> {
+        let problem = if self.lease_ttl.is_zero() {
+            "lease_ttl must be positive"
+        } else if self.wait_timeout < self.lease_ttl {
+            "wait_timeout must be at least lease_ttl, or waiters give up before a dead holder's lease runs out"
+        } else if self.http_timeout.is_zero() {
+            "http_timeout must be positive"
+        } else if self.poll_interval.is_zero() {
+            "poll_interval must be positive"
+        } else if self.backoff_max < self.backoff_base {
+            "backoff_max must be at least backoff_base"
+        } else {
+            return Ok(());
+        };
+        Err(Error::new(ErrorKind::ConfigInvalid, problem).with_operation("TokenManager"))
     }
 }

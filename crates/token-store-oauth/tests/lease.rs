@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use token_store_core::MemoryStore;
 use token_store_core::testkit::MemoryBackend;
-use token_store_oauth::{BackendLease, FileLease, Lease, StoreLease};
+use token_store_oauth::{Attempt, BackendLease, FileLease, Lease, StoreLease};
 
 /// `make()` gives each racer its own lease handle on the shared place.
 async fn race(make: impl Fn() -> Arc<dyn Lease>) {
@@ -19,7 +19,8 @@ async fn race(make: impl Fn() -> Arc<dyn Lease>) {
                 let won = lease
                     .try_acquire("refresh:abc", &holder, Duration::from_secs(30))
                     .await
-                    .unwrap();
+                    .unwrap()
+                    == Attempt::Acquired;
                 (won, holder, lease)
             });
         }
@@ -67,9 +68,96 @@ async fn an_expired_lease_can_be_taken() {
     let backend = Arc::new(MemoryBackend::compare_and_swap());
     let lease = BackendLease::new(backend);
     let short = Duration::from_millis(100);
-    assert!(lease.try_acquire("k", "dead", short).await.unwrap());
-    assert!(!lease.try_acquire("k", "other", short).await.unwrap());
+    assert_eq!(
+        lease.try_acquire("k", "dead", short).await.unwrap(),
+        Attempt::Acquired
+    );
+    assert_eq!(
+        lease.try_acquire("k", "other", short).await.unwrap(),
+        Attempt::Held
+    );
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(lease.try_acquire("k", "other", short).await.unwrap());
+    assert_eq!(
+        lease.try_acquire("k", "other", short).await.unwrap(),
+        Attempt::Acquired
+    );
     assert_eq!(lease.kind(), "cas");
+}
+
+/// Renewal keeps a live holder's lease past its first length; a block answers every later
+/// attempt, the blocker's own included, until its end.
+async fn renew_and_block(make: impl Fn() -> Arc<dyn Lease>) {
+    let (holder, other) = (make(), make());
+    let ttl = Duration::from_millis(1500);
+    assert_eq!(
+        holder.try_acquire("r", "a", ttl).await.unwrap(),
+        Attempt::Acquired
+    );
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(holder.renew("r", "a", ttl).await.unwrap(), "renewed");
+        assert_eq!(
+            other.try_acquire("r", "b", ttl).await.unwrap(),
+            Attempt::Held
+        );
+    }
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    holder.block("r", "a", until).await.unwrap();
+    for (lease, name) in [(&other, "b"), (&holder, "a")] {
+        match lease.try_acquire("r", name, ttl).await.unwrap() {
+            Attempt::Blocked(end) => {
+                let gap = end.duration_since(until).unwrap_or_else(|e| e.duration());
+                assert!(
+                    gap < Duration::from_millis(2),
+                    "the window's end, to the ms"
+                );
+            }
+            other => panic!("blocked expected, got {other:?}"),
+        }
+    }
+    assert!(
+        !other.renew("r", "b", ttl).await.unwrap(),
+        "nothing to renew"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_and_block_on_every_lease() {
+    let cas = Arc::new(MemoryBackend::compare_and_swap());
+    renew_and_block(|| Arc::new(BackendLease::new(cas.clone()))).await;
+    let log = Arc::new(MemoryBackend::merge_log());
+    renew_and_block(|| Arc::new(BackendLease::new(log.clone()))).await;
+    let opaque = Arc::new(MemoryBackend::merge_log_opaque());
+    renew_and_block(|| Arc::new(BackendLease::new(opaque.clone()))).await;
+    let store = Arc::new(MemoryStore::new());
+    renew_and_block(|| Arc::new(StoreLease::new(store.clone(), Duration::from_millis(20)))).await;
+}
+
+#[tokio::test]
+async fn a_file_lease_block_is_read_by_the_next_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("sdk_tokens.txt");
+    let (first, second) = (FileLease::new(&base), FileLease::new(&base));
+    let ttl = Duration::from_secs(5);
+    assert_eq!(
+        first.try_acquire("r", "a", ttl).await.unwrap(),
+        Attempt::Acquired
+    );
+    assert_eq!(
+        second.try_acquire("r", "b", ttl).await.unwrap(),
+        Attempt::Held
+    );
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    first.block("r", "a", until).await.unwrap();
+    assert!(matches!(
+        second.try_acquire("r", "b", ttl).await.unwrap(),
+        Attempt::Blocked(_)
+    ));
+    assert!(
+        matches!(
+            first.try_acquire("r", "a", ttl).await.unwrap(),
+            Attempt::Blocked(_)
+        ),
+        "the blocker too"
+    );
 }

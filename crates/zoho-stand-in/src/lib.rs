@@ -12,8 +12,12 @@
 //! * At most 15 live access tokens per refresh token: the 16th invalidates the oldest.
 //! * `GET /crm/v8/org` with `Authorization: Zoho-oauthtoken …` answers 200 for a live token and
 //!   401 `INVALID_TOKEN` otherwise.
+//! * `POST /oauth/v2/token/revoke?token=…` revokes a refresh token and its access tokens (400
+//!   for an unknown token).
 //! * Test endpoints under `/_test/`: `seed` (a refresh token plus one access token expiring
-//!   when asked), `grant` (a grant code), `introspect` (is an access token live?) and `stats`.
+//!   when asked), `grant` (a grant code), `introspect` (is an access token live?), `drop` (an
+//!   access token stops being live: the CRM then answers 401), `config` (the [`Behaviour`]:
+//!   answer form, a delay, the `api_domain` answered) and `stats`.
 #![deny(missing_docs)]
 
 mod routes;
@@ -21,7 +25,7 @@ mod state;
 
 use std::net::SocketAddr;
 
-pub use state::{Limits, Stats};
+pub use state::{AnswerForm, Behaviour, Limits, Stats};
 
 /// A running stand-in server.
 #[derive(Debug)]
@@ -38,9 +42,20 @@ impl StandIn {
 
     /// Start the server on `addr` with the given limits.
     pub async fn start_with(addr: SocketAddr, limits: Limits) -> std::io::Result<Self> {
+        Self::start_behaving(addr, limits, Behaviour::default()).await
+    }
+
+    /// Start the server on `addr` with the given limits and behaviour.
+    pub async fn start_behaving(
+        addr: SocketAddr,
+        limits: Limits,
+        behaviour: Behaviour,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let app = routes::router(state::Shared::new(limits, url.clone()));
+        let shared = state::Shared::new(limits, url.clone());
+        shared.set_behaviour(behaviour);
+        let app = routes::router(shared);
         let task = tokio::spawn(async move {
             // The server runs until the handle is dropped; a serve error ends it.
             let _ = axum::serve(listener, app).await;

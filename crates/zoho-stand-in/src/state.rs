@@ -32,6 +32,29 @@ impl Limits {
     }
 }
 
+/// Which of Zoho's two token answer forms the server sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerForm {
+    /// `"expires_in": 3600` (seconds).
+    #[default]
+    Seconds,
+    /// The older `"expires_in_sec": 3600, "expires_in": 3600000` (`expires_in` in ms).
+    Legacy,
+}
+
+/// How the server behaves beyond Zoho's limits; changeable at run time (`/_test/config`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Behaviour {
+    /// The answer form of token answers.
+    pub answer_form: AnswerForm,
+    /// How long the token endpoint takes to answer, in ms (a slow accounts server).
+    pub delay_ms: u64,
+    /// The `api_domain` token answers name (default: the server's own URL).
+    pub api_domain: Option<String>,
+}
+
 /// Counters the tests read through `/_test/stats`.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Stats {
@@ -49,6 +72,8 @@ pub struct Stats {
     pub crm_ok: u64,
     /// CRM calls rejected (unknown, expired or invalidated token).
     pub crm_rejected: u64,
+    /// Refresh tokens revoked.
+    pub revoked: u64,
 }
 
 struct Client {
@@ -76,6 +101,7 @@ pub(crate) struct Shared {
     state: Arc<Mutex<State>>,
     limits: Limits,
     url: Arc<str>,
+    behaviour: Arc<Mutex<Behaviour>>,
 }
 
 fn now_ms() -> i64 {
@@ -103,7 +129,24 @@ impl Shared {
             })),
             limits,
             url: url.into(),
+            behaviour: Arc::default(),
         }
+    }
+
+    /// The current behaviour.
+    pub(crate) fn behaviour(&self) -> Behaviour {
+        self.behaviour
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Replace the behaviour.
+    pub(crate) fn set_behaviour(&self, behaviour: Behaviour) {
+        *self
+            .behaviour
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = behaviour;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -135,13 +178,18 @@ impl Shared {
     }
 
     fn token_answer(&self, access: String, refresh: Option<String>) -> Value {
+        let behaviour = self.behaviour();
         let mut body = json!({
             "access_token": access,
             "scope": "ZohoCRM.modules.ALL",
-            "api_domain": &*self.url,
+            "api_domain": behaviour.api_domain.as_deref().unwrap_or(&self.url),
             "token_type": "Bearer",
             "expires_in": self.limits.expires_in,
         });
+        if behaviour.answer_form == AnswerForm::Legacy {
+            body["expires_in_sec"] = json!(self.limits.expires_in);
+            body["expires_in"] = json!(self.limits.expires_in * 1000);
+        }
         if let Some(refresh) = refresh {
             body["refresh_token"] = Value::String(refresh);
         }
@@ -245,6 +293,25 @@ impl Shared {
         json!({ "code": code })
     }
 
+    /// Revoke a refresh token and every access token it minted; `false` when unknown.
+    pub(crate) fn revoke(&self, refresh: &str) -> bool {
+        let mut state = self.lock();
+        let Some(rt) = state.refresh_tokens.remove(refresh) else {
+            return false;
+        };
+        for access in rt.live {
+            state.access_tokens.remove(&access);
+        }
+        state.stats.revoked += 1;
+        true
+    }
+
+    /// Drop one access token, as Zoho does when it is revoked or evicted: the CRM then
+    /// answers 401 `INVALID_TOKEN` for it. `false` when unknown.
+    pub(crate) fn drop_access_token(&self, access: &str) -> bool {
+        self.lock().access_tokens.remove(access).is_some()
+    }
+
     /// Whether an access token is live: minted here, not invalidated, not expired.
     pub(crate) fn is_live(&self, access: &str) -> bool {
         self.lock()
@@ -339,6 +406,31 @@ mod tests {
         let code = shared.grant("c", "s")["code"].as_str().unwrap().to_owned();
         assert!(shared.exchange("c", "s", &code)["refresh_token"].is_string());
         assert_eq!(shared.exchange("c", "s", &code)["error"], "invalid_code");
+    }
+
+    #[test]
+    fn the_legacy_answer_gives_expires_in_in_milliseconds() {
+        let (shared, refresh, _) = server();
+        shared.set_behaviour(Behaviour {
+            answer_form: AnswerForm::Legacy,
+            ..Behaviour::default()
+        });
+        let answer = shared.refresh("c", "s", &refresh);
+        assert_eq!(answer["expires_in_sec"], 3600);
+        assert_eq!(answer["expires_in"], 3_600_000);
+    }
+
+    #[test]
+    fn a_revoked_refresh_token_and_its_access_tokens_are_gone() {
+        let (shared, refresh, access) = server();
+        let minted = shared.refresh("c", "s", &refresh)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(shared.revoke(&refresh));
+        assert!(!shared.revoke(&refresh), "unknown the second time");
+        assert!(!shared.is_live(&minted) && !shared.is_live(&access));
+        assert_eq!(shared.refresh("c", "s", &refresh)["error"], "invalid_code");
     }
 
     #[test]

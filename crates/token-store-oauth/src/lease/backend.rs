@@ -3,13 +3,18 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use token_store_core::{ErrorKind, IndexProtocol, Protocol, Result, SecretBackend, Versioned};
 
-use super::{Lease, key_digest, now_ms};
+use super::{Attempt, Lease, from_ms, key_digest, now_ms, to_ms};
+
+/// How long a writer on a service that orders versions by whole second waits after its write
+/// before reading who won: the rest of the second plus a margin for clock skew (every
+/// same-second write is then visible, and every contender sees the same order).
+const SAME_SECOND_SETTLE: Duration = Duration::from_millis(1250);
 
 /// A lease kept in its own secret `lease-<digest>` of a [`SecretBackend`] (never listed as a
 /// token).
@@ -18,14 +23,20 @@ use super::{Lease, key_digest, now_ms};
 ///   replace it with `put_if_current` on the version read; a lost swap is a lost lease.
 /// * [`IndexProtocol::MergeLog`] (GCP, Azure): read the lease and its version, add a version
 ///   naming us; we hold the lease when ours is the very next version after the one read (GCP:
-///   sequential version numbers, no further call — old versions may already be retired; Azure:
-///   the first in the list of versions written since). The service orders versions, so two
+///   sequential version numbers, no further call — old versions may already be retired). On
+///   Azure, whose versions are ordered by whole creation second and then by a random id, the
+///   writer first waits its write's second out, then lists the versions written since the
+///   one read: the first *contender of the round* (a version whose value names the version
+///   read as its base) holds the lease. Every contender lists after every same-second write
+///   is visible, so all see the same first one. The service orders versions, so two
 ///   writers never both win; a writer that read an older version loses to anyone who wrote
 ///   after it (it then waits and re-reads). A loser's version stays current until the
-///   winner releases, and any unexpired value reads as held, so no one takes the lease while
-///   the winner holds it; the winner's release frees the lease when only its round wrote
-///   since (a loser whose write lands after the release leaves the lease looking held until
-///   it expires).
+///   winner renews or releases, and any unexpired value reads as held, so no one takes the
+///   lease while the winner holds it; the winner's release frees the lease when only its
+///   round wrote since (a loser whose write lands after the release leaves the lease looking
+///   held until it expires).
+/// * Renewal rewrites the holder's value with a later end (a compare-and-swap on AWS); a
+///   block writes `blocked` with the rate window's end, which every attempt honours.
 #[derive(Debug, Clone)]
 pub struct BackendLease {
     backend: Arc<dyn SecretBackend>,
@@ -37,9 +48,12 @@ pub struct BackendLease {
 struct LeaseValue {
     holder: String,
     until: i64,
-    /// The version the writer read (its round); empty for a compare-and-swap write.
+    /// The version the writer read (its round).
     #[serde(default)]
     base: String,
+    /// Refreshing is blocked until `until` (the accounts server's rate window).
+    #[serde(default)]
+    blocked: bool,
 }
 
 impl BackendLease {
@@ -69,51 +83,98 @@ fn encode(holder: &str, until: i64, base: &str) -> String {
     serde_json::json!({ "holder": holder, "until": until, "base": base }).to_string()
 }
 
+impl BackendLease {
+    /// Whether the current lease value is `holder`'s: its own, or (version log) a loser of
+    /// the round it won wrote last, which still reads as held.
+    fn is_ours(&self, current: &Versioned, key: &str, holder: &str) -> bool {
+        let round = self
+            .rounds()
+            .get(&(key.to_owned(), holder.to_owned()))
+            .cloned();
+        parse(current).is_some_and(|lease| {
+            !lease.blocked
+                && (lease.holder == holder || round.as_deref() == Some(lease.base.as_str()))
+        })
+    }
+
+    /// Make `value` current: a compare-and-swap on `base` (`Ok(false)` when another writer
+    /// came first), or a new version on a version log.
+    async fn overwrite(&self, name: &str, value: &str, base: Option<&str>) -> Result<bool> {
+        match self.backend.protocol() {
+            Protocol::CompareAndSwap(cas) => match cas.put_if_current(name, value, base).await {
+                Ok(_) => Ok(true),
+                Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::AlreadyExists) => {
+                    Ok(false)
+                }
+                Err(e) => Err(e),
+            },
+            Protocol::MergeLog(_) => self.backend.put(name, value).await.map(|_| true),
+        }
+    }
+}
+
 #[async_trait]
 impl Lease for BackendLease {
-    async fn try_acquire(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+    async fn try_acquire(&self, key: &str, holder: &str, ttl: Duration) -> Result<Attempt> {
         let name = Self::name(key);
         let current = self.backend.get(&name).await?;
         if let Some(lease) = current.as_ref().and_then(parse)
-            && lease.holder != holder
             && lease.until > now_ms()
         {
-            return Ok(false);
+            if lease.blocked {
+                return Ok(Attempt::Blocked(from_ms(lease.until)));
+            }
+            if lease.holder != holder {
+                return Ok(Attempt::Held);
+            }
         }
         let base = current.map(|v| v.version);
         let round = base.clone().unwrap_or_default();
         let value = encode(holder, now_ms() + ttl.as_millis() as i64, &round);
-        match self.backend.protocol() {
-            Protocol::CompareAndSwap(cas) => {
-                match cas.put_if_current(&name, &value, base.as_deref()).await {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::AlreadyExists) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(e),
-                }
-            }
+        let won = match self.backend.protocol() {
+            Protocol::CompareAndSwap(_) => self.overwrite(&name, &value, base.as_deref()).await?,
             Protocol::MergeLog(log) => {
                 let mine = self.backend.put(&name, &value).await?;
                 // Sequential version numbers (GCP) tell at once whether ours came right after
-                // the one read (a missing secret's first version is 1); opaque ones (Azure)
-                // need the list of versions written since.
+                // the one read (a missing secret's first version is 1); whole-second ordered
+                // ones (Azure) need the second over and the list of versions written since.
                 let won = match log.is_next_version(base.as_deref().unwrap_or("0"), &mine) {
                     Some(next) => next,
                     None => {
+                        tokio::time::sleep(SAME_SECOND_SETTLE).await;
                         let after = log.versions_after(&name, base.as_deref()).await?;
-                        after.first().is_some_and(|first| first.version == mine)
+                        let first_contender = after.iter().find(|version| {
+                            parse(version)
+                                .is_some_and(|lease| lease.until > 0 && lease.base == round)
+                        });
+                        first_contender.is_some_and(|first| first.version == mine)
                     }
                 };
                 if won {
                     self.rounds()
                         .insert((key.to_owned(), holder.to_owned()), round);
                 }
-                Ok(won)
+                won
             }
+        };
+        Ok(if won {
+            Attempt::Acquired
+        } else {
+            Attempt::Held
+        })
+    }
+
+    async fn renew(&self, key: &str, holder: &str, ttl: Duration) -> Result<bool> {
+        let name = Self::name(key);
+        let Some(current) = self.backend.get(&name).await? else {
+            return Ok(false);
+        };
+        if !self.is_ours(&current, key, holder) {
+            return Ok(false);
         }
+        let round = parse(&current).map(|lease| lease.base).unwrap_or_default();
+        let value = encode(holder, now_ms() + ttl.as_millis() as i64, &round);
+        self.overwrite(&name, &value, Some(&current.version)).await
     }
 
     async fn release(&self, key: &str, holder: &str) -> Result<()> {
@@ -121,27 +182,27 @@ impl Lease for BackendLease {
         let Some(current) = self.backend.get(&name).await? else {
             return Ok(());
         };
-        let round = self.rounds().remove(&(key.to_owned(), holder.to_owned()));
-        // Ours, or (version log) a loser of our round wrote last: it still reads as held.
-        let ours = parse(&current).is_some_and(|lease| {
-            lease.holder == holder || round.as_deref() == Some(lease.base.as_str())
-        });
-        if !ours {
-            return Ok(());
+        let ours = self.is_ours(&current, key, holder);
+        self.rounds().remove(&(key.to_owned(), holder.to_owned()));
+        if ours {
+            self.overwrite(&name, &encode(holder, 0, ""), Some(&current.version))
+                .await?;
         }
-        let free = encode(holder, 0, "");
-        match self.backend.protocol() {
-            Protocol::CompareAndSwap(cas) => {
-                match cas
-                    .put_if_current(&name, &free, Some(&current.version))
-                    .await
-                {
-                    Err(e) if e.kind() != ErrorKind::Conflict => Err(e),
-                    _ => Ok(()),
-                }
-            }
-            Protocol::MergeLog(_) => self.backend.put(&name, &free).await.map(drop),
-        }
+        Ok(())
+    }
+
+    async fn block(&self, key: &str, holder: &str, until: SystemTime) -> Result<()> {
+        let name = Self::name(key);
+        let current = self.backend.get(&name).await?;
+        self.rounds().remove(&(key.to_owned(), holder.to_owned()));
+        let value = serde_json::json!({
+            "holder": holder, "until": to_ms(until), "base": "", "blocked": true,
+        })
+        .to_string();
+        // A lost swap means another instance wrote meanwhile: it was answered the same.
+        self.overwrite(&name, &value, current.as_ref().map(|v| v.version.as_str()))
+            .await
+            .map(drop)
     }
 
     fn kind(&self) -> &'static str {

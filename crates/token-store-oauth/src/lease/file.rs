@@ -2,21 +2,23 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use token_store_core::{Error, ErrorKind, Result};
 
-use super::{Lease, key_digest};
+use super::{Attempt, Lease, from_ms, key_digest, now_ms, to_ms};
 
 /// An exclusive lock (`flock`) on `<base>.lease-<digest>`, held while refreshing.
 ///
 /// Every process (and every `FileLease`) on the machine that names the same base path
 /// excludes the others; the OS drops the lock when its holder exits, so a crash blocks no
 /// one. For stores that live on one machine's disk: the file store and SQLite. `ttl` is not
-/// needed: the lock lives exactly as long as the holder.
+/// needed: the lock lives exactly as long as the holder. A block writes the rate window's end
+/// (Unix ms) into the lock file, which every later attempt reads.
 #[derive(Debug)]
 pub struct FileLease {
     base: PathBuf,
@@ -49,25 +51,39 @@ fn io_error(err: std::io::Error) -> Error {
         .with_source(err)
 }
 
+/// The blocked-until instant written in a lock file, if any.
+fn blocked_until(file: &mut File) -> std::io::Result<Option<i64>> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_string(&mut text)?;
+    Ok(text.trim().parse::<i64>().ok())
+}
+
 #[async_trait]
 impl Lease for FileLease {
-    async fn try_acquire(&self, key: &str, holder: &str, _ttl: Duration) -> Result<bool> {
+    async fn try_acquire(&self, key: &str, holder: &str, _ttl: Duration) -> Result<Attempt> {
         let slot = format!("{key}\0{holder}");
         if self.held().contains_key(&slot) {
-            return Ok(true);
+            return Ok(Attempt::Acquired);
         }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
             .open(self.path(key))
             .map_err(io_error)?;
         match file.try_lock() {
             Ok(()) => {
+                if let Some(until) = blocked_until(&mut file).map_err(io_error)?
+                    && until > now_ms()
+                {
+                    return Ok(Attempt::Blocked(from_ms(until)));
+                }
                 self.held().insert(slot, file);
-                Ok(true)
+                Ok(Attempt::Acquired)
             }
-            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::WouldBlock) => Ok(Attempt::Held),
             Err(TryLockError::Error(err)) => Err(io_error(err)),
         }
     }
@@ -76,6 +92,18 @@ impl Lease for FileLease {
         // Dropping the file closes it, which releases the lock.
         self.held().remove(&format!("{key}\0{holder}"));
         Ok(())
+    }
+
+    async fn block(&self, key: &str, holder: &str, until: SystemTime) -> Result<()> {
+        let slot = format!("{key}\0{holder}");
+        let Some(mut file) = self.held().remove(&slot) else {
+            return Ok(());
+        };
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(to_ms(until).to_string().as_bytes()))
+            .and_then(|()| file.sync_data())
+            .map_err(io_error)
     }
 
     fn kind(&self) -> &'static str {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use token_store_core::{Token, TokenStore};
 use token_store_oauth::{AccessToken, Lease, ManagerOptions, TokenManager};
-use zoho_stand_in::{Limits, StandIn};
+use zoho_stand_in::{Behaviour, Limits, StandIn};
 
 pub const CLIENT_ID: &str = "1000.CLIENTID";
 pub const CLIENT_SECRET: &str = "client-secret";
@@ -24,7 +24,11 @@ impl Zoho {
     }
 
     pub async fn start_with(limits: Limits) -> Self {
-        let server = StandIn::start_with("127.0.0.1:0".parse().unwrap(), limits)
+        Self::start_behaving(limits, Behaviour::default()).await
+    }
+
+    pub async fn start_behaving(limits: Limits, behaviour: Behaviour) -> Self {
+        let server = StandIn::start_behaving("127.0.0.1:0".parse().unwrap(), limits, behaviour)
             .await
             .expect("stand-in server starts");
         Self {
@@ -69,6 +73,14 @@ impl Zoho {
             .expiry_time(seeded["expiry_time"].as_i64().unwrap())
             .api_domain(seeded["api_domain"].as_str().unwrap())
             .build()
+    }
+
+    /// The access token stops being live (revoked or evicted): the CRM answers 401 for it.
+    pub async fn drop_access(&self, access: &str) {
+        let answer = self
+            .post("/_test/drop", json!({ "access_token": access }))
+            .await;
+        assert_eq!(answer["dropped"], true);
     }
 
     /// A one-time grant code for the test client.
