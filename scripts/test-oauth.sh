@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # TokenManager end to end, as serverless functions run it: several function instances (separate
-# processes, separate caches) start together with the stored token about to expire, 200
-# invocations in all; the stand-in Zoho accounts server must see exactly one refresh, no
-# invalidated token, no "Access Denied", and every CRM call must carry a live token.
+# processes, separate caches) start together with the stored token expired or about to expire,
+# 200 invocations in all; the stand-in Zoho accounts server must see exactly one refresh, no
+# invalidated token, no "Access Denied", every CRM call must carry a live token, and the stored
+# token must expire about an hour ahead whichever answer form the server used.
 #
-#   aws-lambda   the Lambda function under the AWS Lambda Runtime Interface Emulator, store on LocalStack
-#   gcp-http     the Cloud Run / Azure Functions HTTP handler, store on the drongo GCP emulator
-#   file-http    the HTTP handler, store in one Zoho CSV token file
-#   sqlite-http  the HTTP handler, store in one SQLite database
+#   aws-lambda   the Lambda function under the AWS Lambda Runtime Interface Emulator, store on
+#                LocalStack; token expired, Zoho's older answer form (expires_in in ms), and one
+#                instance killed (kill -9) in the middle of its refresh on a slow (3 s) server:
+#                at most 2 refreshes, every other invocation served
+#   gcp-http     the Cloud Run / Azure Functions HTTP handler, store on the drongo GCP emulator;
+#                token expired, older answer form
+#   file-http    the HTTP handler, store in one Zoho CSV token file; token about to expire
+#   sqlite-http  the HTTP handler, store in one SQLite database; token expired
+#
+# Then, on LocalStack, moto and drongo (and the CSV file): a holder killed while an 8 s accounts
+# server works on its refresh, default options: the waiting instance's request must succeed
+# within 15 s of the death (examples/serverless-zoho/tests/http_handler.rs).
 #
 # Installs what it needs (pinned, cached under .cache/), starts the emulators on 127.0.0.1 and
 # stops everything it started. An emulator that cannot start fails the run. Also prints each
@@ -37,6 +46,7 @@ cleanup() {
     case "$emulator" in
       localstack) localstack/stop-localstack.sh >/dev/null 2>&1 || true ;;
       drongo) emulators/gcp/stop.sh drongo >/dev/null 2>&1 || true ;;
+      moto) localstack/stop-moto.sh >/dev/null 2>&1 || true ;;
     esac
   done
 }
@@ -75,22 +85,32 @@ echo "stand-in accounts server at $ZOHO_ACCOUNTS_URL"
 
 run_id="$(date +%s)-$$"
 
-# seed URL USER: a token due for refresh (60 s left) in the store.
+# seed URL USER EXPIRES_IN_MS: a token in the store whose access token lives that much more
+# (60000: due for refresh; negative: expired).
 seed() {
-  TOKEN_STORE_URL="$1" ZOHO_USER="$2" SEED_EXPIRES_IN_MS=60000 "$BIN/seed-token"
+  TOKEN_STORE_URL="$1" ZOHO_USER="$2" SEED_EXPIRES_IN_MS="$3" "$BIN/seed-token"
 }
 
-# drive LABEL CONCURRENCY ENDPOINTS...: the invocations, the checks and the table.
+# stand_in FORM DELAY_MS: the stand-in's answer form (seconds | legacy) and token-endpoint delay.
+stand_in() {
+  curl -fsS -X POST -H 'content-type: application/json' \
+    -d "{\"answer_form\":\"$1\",\"delay_ms\":$2}" "$ZOHO_ACCOUNTS_URL/_test/config" >/dev/null
+}
+
+# drive LABEL CONCURRENCY URL USER MAX_REFRESHES ENDPOINTS...: the invocations, the checks and
+# the table.
 drive() {
-  local label="$1" concurrency="$2"; shift 2
+  local label="$1" concurrency="$2" url="$3" user="$4" max_refreshes="$5"; shift 5
   DRIVE_ENDPOINTS="$*" DRIVE_TOTAL="$INVOCATIONS" DRIVE_CONCURRENCY="$concurrency" \
-    DRIVE_LABEL="$label" "$BIN/drive"
+    DRIVE_LABEL="$label" DRIVE_STORE_URL="$url" DRIVE_USER="$user" \
+    DRIVE_MAX_REFRESHES="$max_refreshes" "$BIN/drive"
 }
 
 lambda_run() {
   local label="$1" url="$2" user="lambda-$run_id@example.com" rie endpoints=() own=()
   rie="$(emulators/lambda-rie/install.sh)"
-  seed "$url" "$user"
+  seed "$url" "$user" -1000
+  stand_in legacy 3000
   for i in $(seq 1 "$INSTANCES"); do
     local api invoke
     api="$(free_port)"; invoke="$(free_port)"
@@ -102,16 +122,26 @@ lambda_run() {
     endpoints+=("http://127.0.0.1:$invoke/2015-03-31/functions/function/invocations")
     wait_for_port "$invoke"
   done
+  # The first instance takes the lease, asks the slow server, and is killed mid-refresh
+  # (its runtime and the function process), as Lambda kills a function at its timeout.
+  curl -s -m 30 -X POST -d '{}' "${endpoints[0]}" >/dev/null 2>&1 &
+  sleep 1
+  pkill -9 -P "${own[0]}" 2>/dev/null || true
+  kill -9 "${own[0]}" 2>/dev/null || true
+  echo "killed instance 1 in the middle of its refresh"
+  stand_in legacy 0
   local rc=0
-  drive "$label" 1 "${endpoints[@]}" || rc=$?
+  drive "$label" 1 "$url" "$user" 2 "${endpoints[@]:1}" || rc=$?
   kill "${own[@]}" 2>/dev/null || true
+  stand_in seconds 0
   return "$rc"
 }
 
 http_run() {
-  local label="$1" url="$2" endpoints=() own=()
+  local label="$1" url="$2" expires_in_ms="$3" form="$4" endpoints=() own=()
   local user="http-$label-$run_id@example.com"
-  seed "$url" "$user"
+  seed "$url" "$user" "$expires_in_ms"
+  stand_in "$form" 0
   for i in $(seq 1 "$INSTANCES"); do
     local log="$WORK/http-$label-$i.log" port_var=PORT
     # One instance is configured the Azure Functions custom-handler way.
@@ -124,13 +154,15 @@ http_run() {
     endpoints+=("http://$(wait_for_line "$WORK/http-$label-$i.log" '127\.0\.0\.1:[0-9]+')/")
   done
   local rc=0
-  drive "$label" 5 "${endpoints[@]}" || rc=$?
+  drive "$label" 5 "$url" "$user" 1 "${endpoints[@]}" || rc=$?
   kill "${own[@]}" 2>/dev/null || true
+  stand_in seconds 0
   return "$rc"
 }
 
 status=0
 cloud_urls=()
+dead_holder_urls=()
 for run in $RUNS; do
   echo
   case "$run" in
@@ -138,25 +170,33 @@ for run in $RUNS; do
       port="${LOCALSTACK_PORT:-4566}"
       localstack/start-localstack.sh; emulators+=(localstack)
       cloud_urls+=("aws-secretsmanager://token-store-oauth/$run_id/cargo/?region=us-east-1&endpoint=http://127.0.0.1:$port")
+      dead_holder_urls+=("aws-secretsmanager://token-store-oauth/$run_id/dead/?region=us-east-1&endpoint=http://127.0.0.1:$port")
+      localstack/start-moto.sh; emulators+=(moto)
+      dead_holder_urls+=("aws-secretsmanager://token-store-oauth/$run_id/dead/?region=us-east-1&endpoint=http://127.0.0.1:${MOTO_PORT:-5000}")
       lambda_run aws-lambda "aws-secretsmanager://token-store-oauth/$run_id/?region=us-east-1&endpoint=http://127.0.0.1:$port" || status=1
       ;;
     gcp-http)
       emulators/gcp/install.sh drongo >/dev/null
       endpoint="$(emulators/gcp/start.sh drongo)"; emulators+=(drongo)
       cloud_urls+=("gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_c_?endpoint=$endpoint")
-      http_run gcp-http "gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_?endpoint=$endpoint" || status=1
+      dead_holder_urls+=("gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_d_?endpoint=$endpoint")
+      http_run gcp-http "gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_?endpoint=$endpoint" -1000 legacy || status=1
       ;;
     file-http)
       rm -rf "$WORK/file"; mkdir -p "$WORK/file"
-      http_run file-http "file://$WORK/file/sdk_tokens.txt" || status=1
+      http_run file-http "file://$WORK/file/sdk_tokens.txt" 60000 seconds || status=1
       ;;
     sqlite-http)
       rm -rf "$WORK/sqlite"; mkdir -p "$WORK/sqlite"
-      http_run sqlite-http "sqlite://$WORK/sqlite/tokens.db" || status=1
+      http_run sqlite-http "sqlite://$WORK/sqlite/tokens.db" -1000 seconds || status=1
       ;;
     *) echo "unknown run $run" >&2; status=1 ;;
   esac
 done
+echo
+echo "== a holder killed mid-refresh (8 s accounts server, default options) on: file ${dead_holder_urls[*]}"
+SERVERLESS_ZOHO_STORE_URLS="${dead_holder_urls[*]}" \
+  cargo test --workspace --test http_handler -- a_killed_holder --nocapture || status=1
 if [ "${#cloud_urls[@]}" -gt 0 ]; then
   echo
   echo "== lease race and one refresh among instances, in-process, on: ${cloud_urls[*]}"

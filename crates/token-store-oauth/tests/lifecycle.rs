@@ -199,8 +199,8 @@ async fn a_401_storm_causes_one_refresh() {
     let rejected = token.access_token.clone().unwrap();
     zoho.drop_access(&rejected).await;
     let mut tasks = tokio::task::JoinSet::new();
-    for manager in managers.iter().cloned() {
-        let rejected = rejected.clone();
+    for manager in &managers {
+        let (manager, rejected) = (manager.clone(), rejected.clone());
         tasks.spawn(async move {
             manager
                 .invalidate(&query("storm@example.com"), &rejected)

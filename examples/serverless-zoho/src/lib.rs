@@ -5,10 +5,15 @@
 //! `aws-secretsmanager://zoho/?region=eu-west-1`), `ZOHO_USER` (the token's user name),
 //! `ZOHO_DATA_CENTRE` (US, EU, …; default US) or `ZOHO_ACCOUNTS_URL` (an accounts server URL,
 //! e.g. the stand-in's).
+//!
+//! Every invocation is answered by its deadline (the Lambda context's, less a reserve for the
+//! CRM call); a CRM answer 401 (`INVALID_TOKEN`: the token was revoked, or evicted by Zoho's
+//! 15-live-tokens limit) is reported to the manager with `invalidate`, and the call is made
+//! once more with the token it returns.
 #![deny(missing_docs)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -32,7 +37,24 @@ fn stats_json(stats: &ManagerStats) -> Value {
         "store_reads": stats.store_reads,
         "store_writes": stats.store_writes,
         "lease_attempts": stats.lease_attempts,
+        "waits": stats.waits,
+        "paused": stats.paused,
+        "lease_renewals": stats.lease_renewals,
+        "invalidations": stats.invalidations,
     })
+}
+
+/// Time kept back from an invocation's deadline for the CRM call and the answer.
+pub const DEADLINE_RESERVE: Duration = Duration::from_millis(500);
+
+/// The instant to have a token by, for an invocation that must end at `deadline` (e.g. the
+/// Lambda context's): [`DEADLINE_RESERVE`] earlier.
+pub fn token_deadline(deadline: SystemTime) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_RESERVE);
+    Instant::now() + left
 }
 
 /// Distinguishes instances that got the same pid (separate sandboxes).
@@ -70,25 +92,27 @@ impl App {
         })
     }
 
-    /// One invocation: a token, one CRM call, and a report without any secret:
-    /// `{"instance", "fingerprint", "source", "crm_status", "token_ms", "handler_ms", "cold",
-    /// "stats"}` (`source`: where the token came from; `stats`: this instance's
-    /// [`ManagerStats`] so far).
-    pub async fn invoke(&self) -> Result<Value, Error> {
+    /// One invocation, answered by `deadline` when given: a token, one CRM call (twice when
+    /// the CRM rejected the token), and a report without any secret: `{"instance",
+    /// "fingerprint", "source", "crm_status", "token_ms", "handler_ms", "cold", "stats"}`
+    /// (`source`: where the token came from; `stats`: this instance's [`ManagerStats`] so far).
+    pub async fn invoke(&self, deadline: Option<Instant>) -> Result<Value, Error> {
         let started = Instant::now();
         let cold = self.cold.swap(false, Ordering::Relaxed);
-        let token = self.manager.access_token(&self.query).await?;
+        let mut token = match deadline {
+            Some(deadline) => self.manager.access_token_by(&self.query, deadline).await?,
+            None => self.manager.access_token(&self.query).await?,
+        };
         let token_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let mut crm_status = self.crm_call(&token).await;
+        if crm_status == 401 {
+            token = self
+                .manager
+                .invalidate_by(&self.query, token.secret(), deadline)
+                .await?;
+            crm_status = self.crm_call(&token).await;
+        }
         let stats = self.manager.stats();
-        let api = token.api_domain().unwrap_or("https://www.zohoapis.com");
-        let crm_status = self
-            .http
-            .get(format!("{api}/crm/v8/org"))
-            .header("authorization", token.authorization())
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0);
         let fingerprint: String = Sha256::digest(token.secret().as_bytes())[..6]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -103,5 +127,17 @@ impl App {
             "cold": cold,
             "stats": stats_json(&stats),
         }))
+    }
+
+    /// `GET {api_domain}/crm/v8/org` with the token: the HTTP status (0 when unreachable).
+    async fn crm_call(&self, token: &token_store::oauth::AccessToken) -> u16 {
+        let api = token.api_domain().unwrap_or("https://www.zohoapis.com");
+        self.http
+            .get(format!("{api}/crm/v8/org"))
+            .header("authorization", token.authorization())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
     }
 }
