@@ -73,6 +73,16 @@ async fn one_lease_holder_among_racing_instances() {
 /// Eight managers on separate store handles, token about to expire: exactly one refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_refresh_among_instances() {
+    one_refresh(60_000).await;
+}
+
+/// The same with the token expired: every instance waits for the one refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_refresh_among_instances_of_an_expired_token() {
+    one_refresh(-1_000).await;
+}
+
+async fn one_refresh(expires_in_ms: i64) {
     for url in urls() {
         let zoho = StandIn::start("127.0.0.1:0".parse().unwrap())
             .await
@@ -82,7 +92,9 @@ async fn one_refresh_among_instances() {
             &http
                 .post(format!("{}/_test/seed", zoho.url()))
                 .header("content-type", "application/json")
-                .body(r#"{"client_id":"c","client_secret":"s","expires_in_ms":60000}"#)
+                .body(format!(
+                    r#"{{"client_id":"c","client_secret":"s","expires_in_ms":{expires_in_ms}}}"#
+                ))
                 .send()
                 .await
                 .unwrap()
@@ -91,7 +103,10 @@ async fn one_refresh_among_instances() {
                 .unwrap(),
         )
         .unwrap();
-        let user = format!("instances-{}@example.com", std::process::id());
+        let user = format!(
+            "instances-{}-{expires_in_ms}@example.com",
+            std::process::id()
+        );
         let token = Token::builder()
             .user_name(&user)
             .client_id("c")

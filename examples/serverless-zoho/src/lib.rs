@@ -41,7 +41,20 @@ fn stats_json(stats: &ManagerStats) -> Value {
         "paused": stats.paused,
         "lease_renewals": stats.lease_renewals,
         "invalidations": stats.invalidations,
+        "lease_lost": stats.lease_lost,
+        "save_failures": stats.save_failures,
+        "refresh_failures": stats.refresh_failures,
     })
+}
+
+/// Log warnings and errors (never a token value) to standard error, where Lambda, Cloud Run
+/// and Azure Functions collect them.
+pub fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(false)
+        .init();
 }
 
 /// Time kept back from an invocation's deadline for the CRM call and the answer.

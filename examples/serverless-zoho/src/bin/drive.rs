@@ -13,14 +13,17 @@ use std::time::Instant;
 use serde_json::Value;
 
 /// The cumulative manager counters each invocation reports.
-const COUNTERS: [&str; 7] = [
+const COUNTERS: [&str; 10] = [
     "refreshes",
     "warm_hits",
     "store_reads",
     "store_writes",
     "lease_attempts",
+    "lease_lost",
     "waits",
     "paused",
+    "refresh_failures",
+    "save_failures",
 ];
 
 /// The stored token's expiry must be this close to an hour from now (ms).

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::StatusCode;
 use serde_json::Value;
-use serverless_zoho::{App, token_deadline};
+use serverless_zoho::{App, init_logs, token_deadline};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,6 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .or_else(|_| std::env::var("PORT"))
         .unwrap_or_else(|_| "8080".to_owned());
     let host = std::env::var("HTTP_HOST").unwrap_or_else(|_| "0.0.0.0".to_owned());
+    init_logs();
     let app = Arc::new(App::from_env().await?);
     let timeout = match std::env::var("REQUEST_TIMEOUT_MS") {
         Ok(ms) => Some(std::time::Duration::from_millis(ms.parse()?)),

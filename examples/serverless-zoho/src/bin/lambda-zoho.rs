@@ -3,11 +3,12 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
-use serverless_zoho::{App, token_deadline};
+use serverless_zoho::{App, init_logs, token_deadline};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     // Cold start: open the store and build the manager once per instance.
+    init_logs();
     let app = App::from_env().await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
