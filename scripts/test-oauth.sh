@@ -10,8 +10,7 @@
 #                instance killed (kill -9) in the middle of its refresh on a slow (3 s) server:
 #                at most 2 refreshes, every other invocation served
 #   gcp-http     the Cloud Run / Azure Functions HTTP handler, store on the drongo GCP emulator;
-#                token about to expire, older answer form (with the token expired, this run saw
-#                2 refreshes on drongo: under investigation, see CHANGELOG "Known")
+#                token expired, older answer form
 #   file-http    the HTTP handler, store in one Zoho CSV token file; token about to expire
 #   sqlite-http  the HTTP handler, store in one SQLite database; token expired
 #
@@ -181,7 +180,7 @@ for run in $RUNS; do
       endpoint="$(emulators/gcp/start.sh drongo)"; emulators+=(drongo)
       cloud_urls+=("gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_c_?endpoint=$endpoint")
       dead_holder_urls+=("gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_d_?endpoint=$endpoint")
-      http_run gcp-http "gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_?endpoint=$endpoint" 60000 legacy || status=1
+      http_run gcp-http "gcp-secretmanager://token-store-oauth/oauth_${run_id//-/_}_?endpoint=$endpoint" -1000 legacy || status=1
       ;;
     file-http)
       rm -rf "$WORK/file"; mkdir -p "$WORK/file"

@@ -84,6 +84,62 @@ async fn an_expired_lease_can_be_taken() {
     assert_eq!(lease.kind(), "cas");
 }
 
+/// A writer that lost a version-log round finds its own losing write as the current value: it
+/// must read the lease as held by the round's winner, not as its own (found on drongo: four
+/// processes, an expired token, two refreshes).
+#[tokio::test]
+async fn a_loser_never_takes_a_held_lease_through_its_own_write() {
+    use sha2::{Digest, Sha256};
+    use token_store_core::SecretBackend;
+    let digest: String = Sha256::digest(b"k")[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = format!("lease-{digest}");
+    for backend in [
+        MemoryBackend::merge_log(),
+        MemoryBackend::merge_log_opaque(),
+    ] {
+        let backend = Arc::new(backend);
+        let winner = BackendLease::new(backend.clone());
+        let loser = BackendLease::new(backend.clone());
+        let ttl = Duration::from_secs(30);
+        assert_eq!(
+            winner.try_acquire("k", "w", ttl).await.unwrap(),
+            Attempt::Acquired
+        );
+        // The loser read the missing lease too and wrote after the winner: its value is current.
+        let until = std::time::SystemTime::now() + ttl;
+        let until_ms = until
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let losing = format!(r#"{{"holder":"l","until":{until_ms},"base":""}}"#);
+        backend.put(&name, &losing).await.unwrap();
+        assert_eq!(
+            loser.try_acquire("k", "l", ttl).await.unwrap(),
+            Attempt::Held
+        );
+        assert!(
+            !loser.renew("k", "l", ttl).await.unwrap(),
+            "not the loser's to renew"
+        );
+        assert!(
+            winner.renew("k", "w", ttl).await.unwrap(),
+            "the winner's round"
+        );
+        assert_eq!(
+            loser.try_acquire("k", "l", ttl).await.unwrap(),
+            Attempt::Held
+        );
+        winner.release("k", "w").await.unwrap();
+        assert_eq!(
+            loser.try_acquire("k", "l", ttl).await.unwrap(),
+            Attempt::Acquired
+        );
+    }
+}
+
 /// Renewal keeps a live holder's lease past its first length; a block answers every later
 /// attempt, the blocker's own included, until its end.
 async fn renew_and_block(make: impl Fn() -> Arc<dyn Lease>) {

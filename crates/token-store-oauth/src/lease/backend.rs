@@ -84,17 +84,22 @@ fn encode(holder: &str, until: i64, base: &str) -> String {
 }
 
 impl BackendLease {
-    /// Whether the current lease value is `holder`'s: its own, or (version log) a loser of
-    /// the round it won wrote last, which still reads as held.
+    /// Whether `holder` holds the lease whose current value is `current`. On a
+    /// compare-and-swap backend a value naming the holder was written by a won swap. On a
+    /// version log only a round the holder won counts: its own value, or a loser of that round
+    /// who wrote last (which still reads as held); a value the holder wrote in a round it lost
+    /// is not its lease.
     fn is_ours(&self, current: &Versioned, key: &str, holder: &str) -> bool {
-        let round = self
-            .rounds()
-            .get(&(key.to_owned(), holder.to_owned()))
-            .cloned();
-        parse(current).is_some_and(|lease| {
-            !lease.blocked
-                && (lease.holder == holder || round.as_deref() == Some(lease.base.as_str()))
-        })
+        let Some(lease) = parse(current).filter(|lease| !lease.blocked) else {
+            return false;
+        };
+        match self.backend.index_protocol() {
+            IndexProtocol::CompareAndSwap => lease.holder == holder,
+            IndexProtocol::MergeLog => self
+                .rounds()
+                .get(&(key.to_owned(), holder.to_owned()))
+                .is_some_and(|round| lease.holder == holder || *round == lease.base),
+        }
     }
 
     /// Make `value` current: a compare-and-swap on `base` (`Ok(false)` when another writer
@@ -118,13 +123,16 @@ impl Lease for BackendLease {
     async fn try_acquire(&self, key: &str, holder: &str, ttl: Duration) -> Result<Attempt> {
         let name = Self::name(key);
         let current = self.backend.get(&name).await?;
-        if let Some(lease) = current.as_ref().and_then(parse)
+        if let Some(version) = &current
+            && let Some(lease) = parse(version)
             && lease.until > now_ms()
         {
             if lease.blocked {
                 return Ok(Attempt::Blocked(from_ms(lease.until)));
             }
-            if lease.holder != holder {
+            // Held unless it is ours: on a version log, our own losing write still reads as
+            // held (by the round's winner), never as free.
+            if !self.is_ours(version, key, holder) {
                 return Ok(Attempt::Held);
             }
         }
