@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{CLIENT_ID, CLIENT_SECRET, Zoho, options, query};
+use support::{CLIENT_ID, CLIENT_SECRET, Zoho, default_options, options, query};
 use token_store_core::testkit::MemoryBackend;
 use token_store_core::{
     ErrorKind, MemoryStore, SecretBackend, SecretIndexStore, Token, TokenStore,
@@ -18,7 +18,7 @@ use token_store_oauth::{
     AccountsErrorCode, BackendLease, DataCentre, Lease, ManagerOptions, StoreLease, TokenManager,
     TokenSource, accounts_error, rate_limited_until,
 };
-use zoho_stand_in::{AnswerForm, Behaviour, Limits};
+use zoho_stand_in::{Behaviour, Limits};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -45,14 +45,7 @@ async fn stored_backend(token: &Token, backend: MemoryBackend) -> Arc<dyn Secret
 
 #[tokio::test]
 async fn the_older_answer_form_is_stored_as_an_hour() {
-    let zoho = Zoho::start_behaving(
-        Limits::zoho(),
-        Behaviour {
-            answer_form: AnswerForm::Legacy,
-            ..Behaviour::default()
-        },
-    )
-    .await;
+    let zoho = Zoho::behaving(Behaviour::legacy()).await;
     let token = zoho.seed("legacy@example.com", 60_000).await;
     let store = Arc::new(MemoryStore::new());
     store.save_token(&token).await.unwrap();
@@ -80,20 +73,10 @@ async fn the_older_answer_form_is_stored_as_an_hour() {
 /// refresh; another instance, whose token has expired, is waiting. With the default options
 /// the waiter succeeds within 15 s of the death, and the server sees at most 2 refreshes.
 async fn dead_holder(backend: MemoryBackend) {
-    let zoho = Zoho::start_behaving(
-        Limits::zoho(),
-        Behaviour {
-            delay_ms: 8_000,
-            ..Behaviour::default()
-        },
-    )
-    .await;
+    let zoho = Zoho::behaving(Behaviour::slow(8_000)).await;
     let token = zoho.seed("dead@example.com", -1_000).await;
     let backend = stored_backend(&token, backend).await;
-    let defaults = ManagerOptions {
-        accounts_url: Some(zoho.url().to_owned()),
-        ..ManagerOptions::default()
-    };
+    let defaults = default_options(&zoho);
     let holder = instance(&backend, defaults.clone());
     let doomed = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -143,20 +126,10 @@ async fn a_dead_holder_costs_one_lease_on_an_opaque_version_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_live_holder_keeps_its_lease_by_renewing_it() {
-    let zoho = Zoho::start_behaving(
-        Limits::zoho(),
-        Behaviour {
-            delay_ms: 7_000,
-            ..Behaviour::default()
-        },
-    )
-    .await;
+    let zoho = Zoho::behaving(Behaviour::slow(7_000)).await;
     let token = zoho.seed("slow@example.com", -1_000).await;
     let backend = stored_backend(&token, MemoryBackend::compare_and_swap()).await;
-    let defaults = ManagerOptions {
-        accounts_url: Some(zoho.url().to_owned()),
-        ..ManagerOptions::default()
-    };
+    let defaults = default_options(&zoho);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..4 {
         let manager = instance(&backend, defaults.clone());

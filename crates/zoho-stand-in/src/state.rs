@@ -55,6 +55,24 @@ pub struct Behaviour {
     pub api_domain: Option<String>,
 }
 
+impl Behaviour {
+    /// Zoho's older answer form, otherwise the defaults.
+    pub fn legacy() -> Self {
+        Self {
+            answer_form: AnswerForm::Legacy,
+            ..Self::default()
+        }
+    }
+
+    /// A token endpoint that takes `delay_ms` to answer, otherwise the defaults.
+    pub fn slow(delay_ms: u64) -> Self {
+        Self {
+            delay_ms,
+            ..Self::default()
+        }
+    }
+}
+
 /// Counters the tests read through `/_test/stats`.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Stats {
@@ -411,10 +429,7 @@ mod tests {
     #[test]
     fn the_legacy_answer_gives_expires_in_in_milliseconds() {
         let (shared, refresh, _) = server();
-        shared.set_behaviour(Behaviour {
-            answer_form: AnswerForm::Legacy,
-            ..Behaviour::default()
-        });
+        shared.set_behaviour(Behaviour::legacy());
         let answer = shared.refresh("c", "s", &refresh);
         assert_eq!(answer["expires_in_sec"], 3600);
         assert_eq!(answer["expires_in"], 3_600_000);

@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use zoho_stand_in::{AnswerForm, Behaviour, Limits, StandIn};
+use zoho_stand_in::{Behaviour, Limits, StandIn};
 
 fn request(addr: &str, method: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -141,10 +141,7 @@ async fn the_older_answer_form_is_stored_as_an_hour_through_a_handler() {
     let zoho = StandIn::start_behaving(
         "127.0.0.1:0".parse().unwrap(),
         Limits::zoho(),
-        Behaviour {
-            answer_form: AnswerForm::Legacy,
-            ..Behaviour::default()
-        },
+        Behaviour::legacy(),
     )
     .await
     .unwrap();
@@ -194,10 +191,7 @@ async fn dead_holder(store: String) -> Duration {
     let zoho = StandIn::start_behaving(
         "127.0.0.1:0".parse().unwrap(),
         Limits::zoho(),
-        Behaviour {
-            delay_ms: 8_000,
-            ..Behaviour::default()
-        },
+        Behaviour::slow(8_000),
     )
     .await
     .unwrap();

@@ -27,6 +27,11 @@ impl Zoho {
         Self::start_behaving(limits, Behaviour::default()).await
     }
 
+    /// Zoho's limits with `behaviour` (an answer form, a delay).
+    pub async fn behaving(behaviour: Behaviour) -> Self {
+        Self::start_behaving(Limits::zoho(), behaviour).await
+    }
+
     pub async fn start_behaving(limits: Limits, behaviour: Behaviour) -> Self {
         let server = StandIn::start_behaving("127.0.0.1:0".parse().unwrap(), limits, behaviour)
             .await
@@ -125,6 +130,14 @@ pub fn options(zoho: &Zoho) -> ManagerOptions {
     ManagerOptions {
         accounts_url: Some(zoho.url().to_owned()),
         poll_interval: Duration::from_millis(50),
+        ..ManagerOptions::default()
+    }
+}
+
+/// The documented defaults, at the stand-in.
+pub fn default_options(zoho: &Zoho) -> ManagerOptions {
+    ManagerOptions {
+        accounts_url: Some(zoho.url().to_owned()),
         ..ManagerOptions::default()
     }
 }
