@@ -17,7 +17,7 @@ pub struct ManagerOptions {
     pub jitter: Duration,
     /// A token is served only while it lives at least this much longer (default 30 s).
     pub min_validity: Duration,
-    /// Cross-instance lease length (default 5 s). The holder renews it every third of this
+    /// Cross-instance lease length (default 4 s). The holder renews it every third of this
     /// while its refresh runs, so a live holder keeps it however slow the accounts server is
     /// and a dead one blocks the others at most this long.
     pub lease_ttl: Duration,
@@ -53,7 +53,7 @@ impl Default for ManagerOptions {
             refresh_buffer: Duration::from_secs(300),
             jitter: Duration::from_secs(60),
             min_validity: Duration::from_secs(30),
-            lease_ttl: Duration::from_secs(5),
+            lease_ttl: Duration::from_secs(4),
             wait_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             stale_recheck: Duration::from_secs(1),

@@ -146,7 +146,7 @@ async fn a_slow_live_holder_keeps_its_lease_by_renewing_it() {
     assert_eq!(
         zoho.stat("refreshes").await,
         1,
-        "7 s > the 5 s lease, yet one refresh"
+        "7 s > the 4 s lease, yet one refresh"
     );
     assert!(
         renewals >= 3,

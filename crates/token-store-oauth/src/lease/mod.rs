@@ -1,6 +1,6 @@
 //! Cross-instance single flight: a short lease on a token, taken before a refresh.
 //!
-//! The lease is advisory and short (default 5 s), and its holder renews it while its refresh
+//! The lease is advisory and short (default 4 s), and its holder renews it while its refresh
 //! runs (every third of the lease), so a live holder keeps it however slow the accounts server
 //! is, and a holder that dies (a Lambda killed at its timeout) blocks the others for at most
 //! one lease length. The holder refreshes and saves, then releases. A holder told "Access
